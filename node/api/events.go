@@ -1,0 +1,157 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/peerchat/peerchat/node"
+)
+
+const (
+	maxPollTimeout = 60 * time.Second
+	pollBatch      = 500
+	wsBatch        = 256
+	wsPingEvery    = 30 * time.Second
+	wsWriteTimeout = 10 * time.Second
+)
+
+// parseSince reads the since parameter: the seq of the last event the
+// client has seen (0 for none).
+func parseSince(r *http.Request) (uint64, error) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return 0, nil
+	}
+	since, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, node.Errorf(node.CodeInvalid, "since must be a non-negative integer seq")
+	}
+	return since, nil
+}
+
+// pollEvents serves long polling (timeout > 0) and plain polling
+// (timeout = 0, the default).
+func (s *Server) pollEvents(w http.ResponseWriter, r *http.Request) {
+	since, err := parseSince(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	timeout := time.Duration(0)
+	if v := r.URL.Query().Get("timeout"); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs < 0 {
+			writeError(w, node.Errorf(node.CodeInvalid, "timeout must be a number of seconds from 0 to 60"))
+			return
+		}
+		timeout = min(time.Duration(secs*float64(time.Second)), maxPollTimeout)
+	}
+	evs, err := s.node.Events(r.Context(), since, pollBatch)
+	if err == nil && len(evs) == 0 && timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		if s.node.WaitEvents(ctx, since) == nil {
+			evs, err = s.node.Events(r.Context(), since, pollBatch)
+		}
+		cancel()
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	next := since
+	if len(evs) > 0 {
+		next = evs[len(evs)-1].Seq
+	}
+	// The events' JSON was encoded once when they were logged; it is
+	// spliced in as is.
+	var buf bytes.Buffer
+	buf.WriteString(`{"events":[`)
+	for i, ev := range evs {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(ev.JSON)
+	}
+	buf.WriteString(`],"next":`)
+	buf.WriteString(strconv.FormatUint(next, 10))
+	buf.WriteString("}\n")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+}
+
+// eventsWebSocket streams events after since, one JSON event per text
+// frame, until the client goes away. The reader is the client's own
+// position in the durable log, so a slow client delays only itself and
+// never loses an event.
+func (s *Server) eventsWebSocket(w http.ResponseWriter, r *http.Request) {
+	since, err := parseSince(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	// Refuse a gone or bad seq before upgrading, so the client gets a
+	// readable HTTP error.
+	if _, err := s.node.Events(r.Context(), since, 1); err != nil {
+		writeError(w, err)
+		return
+	}
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the client
+	}
+	defer conn.CloseNow()
+	ctx := conn.CloseRead(r.Context())
+	for {
+		evs, err := s.node.Events(ctx, since, wsBatch)
+		if err != nil {
+			code := websocket.StatusInternalError
+			if node.ErrorCode(err) == node.CodeGone {
+				code = websocket.StatusPolicyViolation
+			}
+			conn.Close(code, closeReason(err))
+			return
+		}
+		for _, ev := range evs {
+			wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+			err := conn.Write(wctx, websocket.MessageText, ev.JSON)
+			cancel()
+			if err != nil {
+				return
+			}
+			since = ev.Seq
+		}
+		if len(evs) > 0 {
+			continue
+		}
+		// Wait for the next event, but no longer than the ping interval:
+		// a ping keeps idle connections alive through proxies and finds
+		// dead clients.
+		waitCtx, cancel := context.WithTimeout(ctx, wsPingEvery)
+		err = s.node.WaitEvents(waitCtx, since)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			pctx, pcancel := context.WithTimeout(ctx, wsWriteTimeout)
+			err = conn.Ping(pctx)
+			pcancel()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func closeReason(err error) string {
+	b, _ := json.Marshal(map[string]string{"code": string(node.ErrorCode(err))})
+	if len(b) > 120 {
+		return string(node.ErrorCode(err))
+	}
+	return string(b)
+}

@@ -1,0 +1,103 @@
+// Package api serves a node's local HTTP API, version 1: commands over
+// REST and one resumable event stream over long polling, plain polling and
+// WebSocket. It is a thin layer: every rule lives in package node, and this
+// package only maps it to HTTP.
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/peerchat/peerchat/node"
+)
+
+// MaxBodyBytes caps a request body. A message is at most 16,000
+// characters, which is at most 64 KiB of UTF-8; JSON escaping can double
+// that.
+const MaxBodyBytes = 256 << 10
+
+// Options configure a Server.
+type Options struct {
+	// Token is the bearer token every request must carry. Required.
+	Token string
+	// Logger receives request failures. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is an http.Handler for the local API of one node.
+type Server struct {
+	node  *node.Node
+	token string
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// New returns the API handler for n.
+func New(n *node.Node, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{node: n, token: opts.Token, log: opts.Logger, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /v1/node", s.getNode)
+	s.mux.HandleFunc("GET /v1/peers", s.getPeers)
+	s.mux.HandleFunc("GET /v1/rooms", s.getRooms)
+	s.mux.HandleFunc("PUT /v1/rooms/{room}", s.joinRoom)
+	s.mux.HandleFunc("DELETE /v1/rooms/{room}", s.leaveRoom)
+	s.mux.HandleFunc("POST /v1/rooms/{room}/messages", s.postMessage)
+	s.mux.HandleFunc("GET /v1/rooms/{room}/messages", s.getMessages)
+	s.mux.HandleFunc("GET /v1/events", s.pollEvents)
+	s.mux.HandleFunc("GET /v1/events/ws", s.eventsWebSocket)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP checks the token, caps the body and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="peerchat"`)
+		writeError(w, node.Errorf(node.CodeUnauthorized, "missing or wrong API token: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || s.token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
+}
+
+// decodeBody reads a JSON request body into v with clear errors for the
+// usual mistakes.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return node.Errorf(node.CodeTooLarge, "request body is over %d bytes", tooBig.Limit)
+		case errors.Is(err, io.EOF):
+			return node.Errorf(node.CodeInvalid, "request body is empty; send a JSON object")
+		default:
+			return node.Errorf(node.CodeInvalid, "request body is not valid JSON: %w", err)
+		}
+	}
+	if dec.More() {
+		return node.Errorf(node.CodeInvalid, "request body has data after the JSON object")
+	}
+	return nil
+}

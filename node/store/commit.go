@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	ds "github.com/ipfs/go-datastore"
+
+	"github.com/peerchat/peerchat/protocol"
+)
+
+// maxBatch bounds how many writes share one synced batch, so that one
+// flood of incoming messages cannot delay a local send for long.
+const maxBatch = 512
+
+// Outcome says what AddMessage did with an envelope.
+type Outcome int
+
+const (
+	Added     Outcome = iota // stored, and an event was appended
+	Duplicate                // already stored; nothing changed
+	Resent                   // the client_msg_id was used before; Message is the earlier message
+)
+
+// AddResult is the answer to AddMessage.
+type AddResult struct {
+	Outcome Outcome
+	Message protocol.Message
+	Event   protocol.Event // set when Outcome is Added
+}
+
+// write is one request to the committer goroutine.
+type write struct {
+	env       *protocol.Envelope
+	msg       protocol.Message
+	clientKey string // non-empty for local sends that carry a client_msg_id
+	put       func(ds.Batch) error
+	result    AddResult
+	err       error
+	done      chan struct{}
+}
+
+// AddMessage stores a validated message envelope and appends a message
+// event, both in one synced batch, unless the envelope is already stored.
+// When the envelope is a local send with a client_msg_id that was used
+// before in the room, nothing is written and the earlier message is
+// returned. It returns once the batch is on disk.
+func (s *Store) AddMessage(ctx context.Context, env *protocol.Envelope, msg protocol.Message) (AddResult, error) {
+	w := &write{env: env, msg: msg, done: make(chan struct{})}
+	if msg.ClientMsgID != "" && msg.Author != "" {
+		w.clientKey = clientKey(env.Room, msg.Author, msg.ClientMsgID)
+	}
+	return w.result, s.submit(ctx, w)
+}
+
+// put runs fn inside the next synced batch.
+func (s *Store) put(ctx context.Context, fn func(ds.Batch) error) error {
+	return s.submit(ctx, &write{put: fn, done: make(chan struct{})})
+}
+
+func (s *Store) submit(ctx context.Context, w *write) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	select {
+	case s.writes <- w:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write is committed even if ctx ends, so wait for it:
+	// the caller must learn whether its message is stored.
+	<-w.done
+	return w.err
+}
+
+// clientKey hashes the idempotency key so that any client_msg_id is safe in
+// a datastore key. The author is part of it: one user's key never matches
+// another's.
+func clientKey(room, author, clientMsgID string) string {
+	h := sha256.Sum256([]byte(author + "\x00" + clientMsgID))
+	return prefixClient + room + "/" + hex.EncodeToString(h[:])
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	for {
+		select {
+		case w := <-s.writes:
+			s.commitBatch(w)
+		case <-s.quit:
+			for {
+				select {
+				case w := <-s.writes:
+					s.commitBatch(w)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// commitBatch gathers w and whatever else is queued into one batch, writes
+// it with a single sync, and then answers every writer.
+func (s *Store) commitBatch(first *write) {
+	ctx := context.Background()
+	batch := []*write{first}
+	for len(batch) < maxBatch {
+		select {
+		case w := <-s.writes:
+			batch = append(batch, w)
+			continue
+		default:
+		}
+		break
+	}
+	b, err := s.db.Batch(ctx)
+	if err != nil {
+		s.fail(batch, fmt.Errorf("start batch: %w", err))
+		return
+	}
+	startSeq := s.nextSeq
+	pendingIDs := map[protocol.ID]bool{}
+	pendingClient := map[string]protocol.Message{}
+	var events []tailEvent
+	for _, w := range batch {
+		if w.put != nil {
+			w.err = w.put(b)
+			continue
+		}
+		w.err = s.stage(ctx, b, w, pendingIDs, pendingClient, &events)
+	}
+	if len(events) > 0 {
+		b.Put(ctx, ds.NewKey(keySeq), uintBytes(s.nextSeq-1))
+		b.Put(ctx, ds.NewKey(keyLamport), uintBytes(s.lamport.Load()))
+	}
+	if err := b.Commit(ctx); err != nil {
+		s.nextSeq = startSeq
+		s.fail(batch, fmt.Errorf("commit batch: %w", err))
+		return
+	}
+	s.events.append(events)
+	s.pruneEvents(ctx)
+	for _, w := range batch {
+		close(w.done)
+	}
+}
+
+func (s *Store) fail(batch []*write, err error) {
+	for _, w := range batch {
+		w.err = err
+		close(w.done)
+	}
+}
+
+// stage adds one message write to the batch, or decides it is a duplicate.
+func (s *Store) stage(ctx context.Context, b ds.Batch, w *write, pendingIDs map[protocol.ID]bool, pendingClient map[string]protocol.Message, events *[]tailEvent) error {
+	env := w.env
+	if w.clientKey != "" {
+		if m, ok := pendingClient[w.clientKey]; ok {
+			w.result = AddResult{Outcome: Resent, Message: m}
+			return nil
+		}
+		prev, err := s.db.Get(ctx, ds.NewKey(w.clientKey))
+		switch {
+		case err == nil:
+			id, err := protocol.ParseID(string(prev))
+			if err != nil {
+				return fmt.Errorf("client_msg_id index: %w", err)
+			}
+			m, err := s.Message(ctx, id)
+			if err != nil {
+				return err
+			}
+			w.result = AddResult{Outcome: Resent, Message: m}
+			return nil
+		case !errors.Is(err, ds.ErrNotFound):
+			return fmt.Errorf("read client_msg_id index: %w", err)
+		}
+	}
+	id := env.ID()
+	if pendingIDs[id] {
+		w.result = AddResult{Outcome: Duplicate, Message: w.msg}
+		return nil
+	}
+	has, err := s.db.Has(ctx, ds.NewKey(idKey(id)))
+	if err != nil {
+		return fmt.Errorf("check message %s: %w", id, err)
+	}
+	if has {
+		w.result = AddResult{Outcome: Duplicate, Message: w.msg}
+		return nil
+	}
+	order := orderKey(env.Lamport, id)
+	seq := s.nextSeq
+	ev := protocol.Event{Seq: seq, Type: protocol.EventMessage, Room: env.Room, Message: &w.msg}
+	evJSON, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	puts := []struct {
+		key string
+		val []byte
+	}{
+		{messageKey(env.Room, order), env.Bytes()},
+		{idKey(id), []byte(env.Room + "/" + order)},
+		{eventKey(seq), evJSON},
+	}
+	if w.clientKey != "" {
+		puts = append(puts, struct {
+			key string
+			val []byte
+		}{w.clientKey, []byte(id.String())})
+	}
+	for _, p := range puts {
+		if err := b.Put(ctx, ds.NewKey(p.key), p.val); err != nil {
+			return fmt.Errorf("stage %s: %w", p.key, err)
+		}
+	}
+	s.nextSeq++
+	s.ObserveLamport(env.Lamport)
+	pendingIDs[id] = true
+	if w.clientKey != "" {
+		pendingClient[w.clientKey] = w.msg
+	}
+	*events = append(*events, tailEvent{seq: seq, data: evJSON})
+	w.result = AddResult{Outcome: Added, Message: w.msg, Event: ev}
+	return nil
+}
+
+// AddMessageAsync queues a received envelope for storage and returns
+// without waiting for the disk. Envelopes from peers need no
+// acknowledgement: one lost in a crash is fetched again by sync.
+func (s *Store) AddMessageAsync(ctx context.Context, env *protocol.Envelope, msg protocol.Message) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	w := &write{env: env, msg: msg, done: make(chan struct{})}
+	select {
+	case s.writes <- w:
+		return nil
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Flush returns once every write queued before it is on disk: the
+// committer handles writes in order.
+func (s *Store) Flush(ctx context.Context) error {
+	return s.put(ctx, func(ds.Batch) error { return nil })
+}

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	ds "github.com/ipfs/go-datastore"
+
+	"github.com/peerchat/peerchat/protocol"
+)
+
+// ErrNotFound is returned for a message that is not stored.
+var ErrNotFound = errors.New("not found")
+
+// location returns the room and order key of a stored envelope.
+func (s *Store) location(ctx context.Context, id protocol.ID) (room, order string, err error) {
+	v, err := s.db.Get(ctx, ds.NewKey(idKey(id)))
+	if errors.Is(err, ds.ErrNotFound) {
+		return "", "", fmt.Errorf("message %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("read message index %s: %w", id, err)
+	}
+	room, order, ok := strings.Cut(string(v), "/")
+	if !ok {
+		return "", "", fmt.Errorf("message index %s is corrupt", id)
+	}
+	return room, order, nil
+}
+
+// Has reports whether the envelope with id is stored.
+func (s *Store) Has(ctx context.Context, id protocol.ID) (bool, error) {
+	return s.db.Has(ctx, ds.NewKey(idKey(id)))
+}
+
+// Envelope returns the stored envelope with id.
+func (s *Store) Envelope(ctx context.Context, id protocol.ID) (*protocol.Envelope, error) {
+	room, order, err := s.location(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.db.Get(ctx, ds.NewKey(messageKey(room, order)))
+	if err != nil {
+		return nil, fmt.Errorf("read message %s: %w", id, err)
+	}
+	return protocol.DecodeStored(v)
+}
+
+// Message returns the stored message with id.
+func (s *Store) Message(ctx context.Context, id protocol.ID) (protocol.Message, error) {
+	env, err := s.Envelope(ctx, id)
+	if err != nil {
+		return protocol.Message{}, err
+	}
+	return protocol.MessageFromEnvelope(env)
+}
+
+// History returns up to limit messages of room that come before the message
+// with ID before (or the newest, when before is nil), oldest first, and
+// whether older ones exist.
+func (s *Store) History(ctx context.Context, room string, before *protocol.ID, limit int) ([]protocol.Message, bool, error) {
+	upper := prefixEnd(roomPrefix(room))
+	if before != nil {
+		r, order, err := s.location(ctx, *before)
+		if err != nil {
+			return nil, false, err
+		}
+		if r != room {
+			return nil, false, fmt.Errorf("message %s is in another room: %w", before, ErrNotFound)
+		}
+		upper = messageKey(room, order)
+	}
+	var (
+		msgs    []protocol.Message
+		more    bool
+		scanErr error
+	)
+	err := s.scan(roomPrefix(room), upper, true, func(_ string, v []byte) bool {
+		if len(msgs) == limit {
+			more = true
+			return false
+		}
+		env, err := protocol.DecodeStored(v)
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		m, err := protocol.MessageFromEnvelope(env)
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		msgs = append(msgs, m)
+		return true
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, more, nil
+}
+
+// Item is one entry of a room's ordered history index, as set
+// reconciliation sees it.
+type Item struct {
+	Lamport uint64
+	ID      protocol.ID
+}
+
+// Items returns the order index of room's history, oldest first, without
+// reading any envelope.
+func (s *Store) Items(ctx context.Context, room string) ([]Item, error) {
+	var (
+		items   []Item
+		scanErr error
+	)
+	p := roomPrefix(room)
+	err := s.scan(p, prefixEnd(p), false, func(key string, _ []byte) bool {
+		l, id, err := parseOrderKey(key[len(p):])
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		items = append(items, Item{Lamport: l, ID: id})
+		return true
+	})
+	if err == nil {
+		err = scanErr
+	}
+	return items, err
+}
+
+// CountMessages returns how many messages of room are stored.
+func (s *Store) CountMessages(ctx context.Context, room string) (int, error) {
+	n := 0
+	p := roomPrefix(room)
+	err := s.scan(p, prefixEnd(p), false, func(string, []byte) bool { n++; return true })
+	return n, err
+}

@@ -1,0 +1,168 @@
+// Package store keeps a node's durable state in a go-datastore backed by
+// Pebble: room history, the event log, joined rooms, known peers and the
+// Lamport clock. All writes go through one committer goroutine that groups
+// concurrent requests into a single synced batch, so durability costs one
+// disk flush per batch rather than one per message.
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	ds "github.com/ipfs/go-datastore"
+	pebbleds "github.com/ipfs/go-ds-pebble"
+)
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("store is closed")
+
+// Options tune a Store. The zero value works.
+type Options struct {
+	// MaxEvents is how many events the log keeps before it drops the
+	// oldest. Zero means 100,000.
+	MaxEvents int
+	// Logger receives storage warnings. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a node's durable state. It is safe for concurrent use.
+type Store struct {
+	db   *pebbleds.Datastore
+	opts Options
+	log  *slog.Logger
+
+	writes chan *write
+	quit   chan struct{}
+	done   chan struct{}
+	closed atomic.Bool
+
+	lamport atomic.Uint64
+
+	// nextSeq is owned by the committer goroutine after Open returns.
+	nextSeq uint64
+
+	events eventTail
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.MaxEvents <= 0 {
+		opts.MaxEvents = 100_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	db, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.Sync))
+	if err != nil {
+		return nil, fmt.Errorf("open datastore in %s: %w", dir, err)
+	}
+	s := &Store{
+		db:     db,
+		opts:   opts,
+		log:    opts.Logger,
+		writes: make(chan *write, 1024),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	ctx := context.Background()
+	seq, err := s.getUint(ctx, keySeq)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	lamport, err := s.getUint(ctx, keyLamport)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.nextSeq = seq + 1
+	s.lamport.Store(lamport)
+	first, err := s.firstEventSeq()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.events.init(first, seq)
+	go s.commitLoop()
+	return s, nil
+}
+
+// Close stops the committer after it has finished the writes already
+// queued, then closes the datastore.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(s.quit)
+	<-s.done
+	return s.db.Close()
+}
+
+func (s *Store) getUint(ctx context.Context, key string) (uint64, error) {
+	v, err := s.db.Get(ctx, ds.NewKey(key))
+	if errors.Is(err, ds.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", key, err)
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("read %s: %d bytes, want 8", key, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func uintBytes(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// ObserveLamport advances the Lamport clock to at least l. Every envelope
+// received or sent passes through here so that the next local send orders
+// after everything this node has seen.
+func (s *Store) ObserveLamport(l uint64) {
+	for {
+		cur := s.lamport.Load()
+		if l <= cur || s.lamport.CompareAndSwap(cur, l) {
+			return
+		}
+	}
+}
+
+// NextLamport ticks the clock and returns the value for a new envelope.
+func (s *Store) NextLamport() uint64 { return s.lamport.Add(1) }
+
+// scan calls fn for each key in [lower, upper) in order (or reverse order)
+// until fn returns false. It reads Pebble directly because go-datastore
+// queries cannot start at a key, which history paging needs.
+func (s *Store) scan(lower, upper string, reverse bool, fn func(key string, value []byte) bool) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	it, err := s.db.DB.NewIter(&pebble.IterOptions{LowerBound: []byte(lower), UpperBound: []byte(upper)})
+	if err != nil {
+		return fmt.Errorf("open iterator: %w", err)
+	}
+	valid := it.First()
+	step := it.Next
+	if reverse {
+		valid = it.Last()
+		step = it.Prev
+	}
+	for ; valid; valid = step() {
+		if !fn(string(it.Key()), it.Value()) {
+			break
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return fmt.Errorf("iterate %s: %w", lower, err)
+	}
+	return it.Close()
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+// Our prefixes end in '/', so bumping that byte is enough.
+func prefixEnd(p string) string { return p[:len(p)-1] + string(p[len(p)-1]+1) }

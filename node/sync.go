@@ -1,0 +1,312 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerchat/peerchat/node/store"
+	"github.com/peerchat/peerchat/protocol"
+	"github.com/peerchat/peerchat/protocol/reconcile"
+)
+
+const (
+	syncTimeout  = 2 * time.Minute
+	syncInterval = 30 * time.Second
+)
+
+// syncKey names one reconciliation: a room with a peer.
+type syncKey struct {
+	room string
+	peer peer.ID
+}
+
+// startSync serves the sync protocol and starts the periodic sync loop.
+func (n *Node) startSync() {
+	n.syncing = map[syncKey]bool{}
+	n.host.SetStreamHandler(protocol.SyncProtocol, n.serveSync)
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.syncPeriodically(n.ctx) }()
+}
+
+// requestSync reconciles room with p in the background. A request for a
+// pair already being synced marks it to run once more when that finishes,
+// so nothing sent in the meantime is missed and no pair runs twice at once.
+func (n *Node) requestSync(room string, p peer.ID) {
+	k := syncKey{room, p}
+	n.mu.Lock()
+	if running, ok := n.syncing[k]; ok {
+		if !running {
+			n.mu.Unlock()
+			return // already queued to run again
+		}
+		n.syncing[k] = false
+		n.mu.Unlock()
+		return
+	}
+	if n.ctx.Err() != nil {
+		n.mu.Unlock()
+		return
+	}
+	n.syncing[k] = true
+	n.wg.Add(1)
+	n.mu.Unlock()
+	go func() {
+		defer n.wg.Done()
+		for {
+			if err := n.syncWith(n.ctx, room, p); err != nil && n.ctx.Err() == nil {
+				n.log.Debug("sync failed", "room", room, "peer", p, "err", err)
+			}
+			n.mu.Lock()
+			again := !n.syncing[k]
+			if !again || n.ctx.Err() != nil {
+				delete(n.syncing, k)
+				n.mu.Unlock()
+				return
+			}
+			n.syncing[k] = true
+			n.mu.Unlock()
+		}
+	}()
+}
+
+// syncPeriodically reconciles each room with one random peer of the room
+// every syncInterval, as a safety net for anything gossip dropped.
+func (n *Node) syncPeriodically(ctx context.Context) {
+	t := time.NewTicker(syncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		var pairs []syncKey
+		for name, r := range n.rooms {
+			if peers := r.topic.ListPeers(); len(peers) > 0 {
+				pairs = append(pairs, syncKey{name, peers[rand.N(len(peers))]})
+			}
+		}
+		n.mu.Unlock()
+		for _, k := range pairs {
+			n.requestSync(k.room, k.peer)
+		}
+	}
+}
+
+// syncWith runs the initiator's side of the sync protocol for room with p.
+func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, p, protocol.SyncProtocol)
+	if err != nil {
+		return fmt.Errorf("open sync stream: %w", err)
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		s.SetDeadline(dl)
+	}
+	rd := bufio.NewReader(s)
+	w := bufio.NewWriter(s)
+	if err := protocol.WriteFrame(w, protocol.FrameHello, []byte(room)); err != nil {
+		return err
+	}
+	items, err := n.store.Items(ctx, room)
+	if err != nil {
+		return err
+	}
+	in := reconcile.NewInitiator(toReconcile(items), reconcile.Config{})
+	msg, err := in.Start()
+	if err != nil {
+		return err
+	}
+	for msg != nil {
+		if err := protocol.WriteFrame(w, protocol.FrameReconcile, msg); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		reply, err := expectFrame(rd, protocol.FrameReconcile)
+		if err != nil {
+			return err
+		}
+		if msg, err = in.Next(reply); err != nil {
+			return err
+		}
+	}
+	need := in.Need()
+	for len(need) > 0 {
+		batch := need[:min(len(need), protocol.MaxWantIDs)]
+		need = need[len(batch):]
+		ids := make([]protocol.ID, len(batch))
+		for i, it := range batch {
+			ids[i] = it.ID
+		}
+		if err := protocol.WriteFrame(w, protocol.FrameWant, protocol.EncodeIDs(ids)); err != nil {
+			return err
+		}
+	}
+	if err := n.sendEnvelopes(ctx, w, fromReconcileIDs(in.Have())); err != nil {
+		return err
+	}
+	if err := protocol.WriteFrame(w, protocol.FrameDone, nil); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return n.receiveEnvelopes(ctx, rd, room, nil)
+}
+
+// serveSync runs the responder's side: answer reconciliation messages,
+// take the initiator's envelopes and wants, then send what it wants.
+func (n *Node) serveSync(s network.Stream) {
+	defer s.Close()
+	s.SetDeadline(time.Now().Add(syncTimeout))
+	ctx, cancel := context.WithTimeout(n.ctx, syncTimeout)
+	defer cancel()
+	rd := bufio.NewReader(s)
+	w := bufio.NewWriter(s)
+	fail := func(reason string) {
+		protocol.WriteFrame(w, protocol.FrameError, []byte(reason))
+		w.Flush()
+	}
+	hello, err := expectFrame(rd, protocol.FrameHello)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	room := string(hello)
+	if _, err := n.joined(room); err != nil {
+		fail("room not joined")
+		return
+	}
+	items, err := n.store.Items(ctx, room)
+	if err != nil {
+		fail("store unavailable")
+		return
+	}
+	set := toReconcile(items)
+	var wants []protocol.ID
+	err = n.receiveEnvelopes(ctx, rd, room, func(t protocol.FrameType, payload []byte) error {
+		switch t {
+		case protocol.FrameReconcile:
+			reply, err := reconcile.Respond(set, payload, reconcile.Config{})
+			if err != nil {
+				return err
+			}
+			if err := protocol.WriteFrame(w, protocol.FrameReconcile, reply); err != nil {
+				return err
+			}
+			return w.Flush()
+		case protocol.FrameWant:
+			ids, err := protocol.DecodeIDs(payload)
+			if err != nil {
+				return err
+			}
+			if len(wants)+len(ids) > len(items) {
+				return fmt.Errorf("%w: wants more envelopes than the room holds", protocol.ErrFrame)
+			}
+			wants = append(wants, ids...)
+			return nil
+		}
+		return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
+	})
+	if err != nil {
+		n.log.Debug("serve sync", "room", room, "peer", s.Conn().RemotePeer(), "err", err)
+		s.Reset()
+		return
+	}
+	if err := n.sendEnvelopes(ctx, w, wants); err != nil {
+		s.Reset()
+		return
+	}
+	protocol.WriteFrame(w, protocol.FrameDone, nil)
+	w.Flush()
+}
+
+// sendEnvelopes writes the stored envelopes with the given IDs.
+func (n *Node) sendEnvelopes(ctx context.Context, w *bufio.Writer, ids []protocol.ID) error {
+	for _, id := range ids {
+		env, err := n.store.Envelope(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := protocol.WriteFrame(w, protocol.FrameEnvelope, env.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// receiveEnvelopes reads frames until Done, verifying and storing every
+// envelope exactly as if it had come by gossip. Other frame types go to
+// other (nil means they are a protocol error). It returns once everything
+// received is on disk.
+func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room string, other func(protocol.FrameType, []byte) error) error {
+	for {
+		t, payload, err := protocol.ReadFrame(rd)
+		if err != nil {
+			return err
+		}
+		switch {
+		case t == protocol.FrameDone:
+			return n.store.Flush(ctx)
+		case t == protocol.FrameError:
+			return fmt.Errorf("peer refused sync: %s", payload)
+		case t == protocol.FrameEnvelope:
+			rcv, err := n.checkEnvelope(room, payload)
+			if err != nil {
+				return err
+			}
+			n.accept(ctx, rcv)
+		case other != nil:
+			if err := other(t, payload); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
+		}
+	}
+}
+
+func expectFrame(rd *bufio.Reader, want protocol.FrameType) ([]byte, error) {
+	t, payload, err := protocol.ReadFrame(rd)
+	if err != nil {
+		return nil, err
+	}
+	if t == protocol.FrameError {
+		return nil, fmt.Errorf("peer refused sync: %s", payload)
+	}
+	if t != want {
+		return nil, fmt.Errorf("%w: got type %d, want %d", protocol.ErrFrame, t, want)
+	}
+	return payload, nil
+}
+
+func toReconcile(items []store.Item) []reconcile.Item {
+	out := make([]reconcile.Item, len(items))
+	for i, it := range items {
+		out[i] = reconcile.Item{Lamport: it.Lamport, ID: it.ID}
+	}
+	return out
+}
+
+func fromReconcileIDs(items []reconcile.Item) []protocol.ID {
+	out := make([]protocol.ID, len(items))
+	for i, it := range items {
+		out[i] = it.ID
+	}
+	return out
+}

@@ -1,0 +1,98 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/peerchat/peerchat/protocol"
+)
+
+// signed returns an envelope for room signed by key, with mutate applied
+// before signing.
+func signed(t *testing.T, key crypto.PrivKey, room string, mutate func(*protocol.Envelope)) []byte {
+	t.Helper()
+	env := &protocol.Envelope{Kind: protocol.KindMessage, Room: room, Lamport: 1, SentAt: time.Now(), Body: []byte(`{"text":"x"}`)}
+	if mutate != nil {
+		mutate(env)
+	}
+	if err := env.Sign(key); err != nil {
+		t.Fatal(err)
+	}
+	return env.Bytes()
+}
+
+func TestForgedOrCorruptEnvelopesFromAPeerAreDroppedAndCounted(t *testing.T) {
+	victim := testNode(t, "")
+	mustJoin(t, "guarded", victim)
+
+	// The attacker is a bare libp2p host speaking gossipsub with peerchat's
+	// settings, so its envelopes reach the victim's validator.
+	key, _, _ := crypto.GenerateEd25519Key(rand.Reader)
+	h, err := newHost(key, []string{"/ip4/127.0.0.1/tcp/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ps, err := newPubSub(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(protocol.Topic("guarded"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := topic.Subscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.host.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "victim to see the attacker in the topic", func() bool { return roomPeers(victim, "guarded") == 1 })
+
+	good := signed(t, key, "guarded", nil)
+	badSig := slices.Clone(good)
+	badSig[len(badSig)-1] ^= 0xff
+	flipped := signed(t, key, "guarded", func(e *protocol.Envelope) { e.Lamport = 2 })
+	flipped[5] ^= 0x01 // a byte inside the signed part
+	forged := map[string][]byte{
+		"signature":  badSig,
+		"corrupted":  flipped,
+		"wrong_room": signed(t, key, "elsewhere", nil),
+		"future":     signed(t, key, "guarded", func(e *protocol.Envelope) { e.SentAt = time.Now().Add(time.Hour) }),
+		"malformed":  []byte("not an envelope"),
+		"bad_body":   signed(t, key, "guarded", func(e *protocol.Envelope) { e.Body = []byte("{") }),
+	}
+	for _, data := range forged {
+		if err := topic.Publish(ctx, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := topic.Publish(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the valid envelope to be stored", func() bool { return len(historyIDs(t, victim, "guarded")) == 1 })
+	waitFor(t, 5*time.Second, "every forgery to be counted", func() bool {
+		total := 0.0
+		for _, r := range []string{"signature", "wrong_room", "future", "malformed", "kind", "version", "too_large"} {
+			total += testutil.ToFloat64(victim.metrics.rejected.WithLabelValues(r))
+		}
+		return total == float64(len(forged))
+	})
+	for _, reason := range []string{"signature", "wrong_room", "future"} {
+		if testutil.ToFloat64(victim.metrics.rejected.WithLabelValues(reason)) < 1 {
+			t.Errorf("no rejection counted for reason %s", reason)
+		}
+	}
+	if got := len(historyIDs(t, victim, "guarded")); got != 1 {
+		t.Fatalf("%d messages stored, want only the valid one", got)
+	}
+}

@@ -1,0 +1,36 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+)
+
+// MaxRoomNameLen is the longest room name.
+const MaxRoomNameLen = 64
+
+// ErrRoomName is returned for a room name outside the allowed form.
+var ErrRoomName = errors.New("room names are 1 to 64 characters of letters, digits, '-', '_' and '.'")
+
+// ValidateRoomName checks that name is 1 to 64 characters of ASCII letters,
+// digits, '-', '_' and '.'. The narrow alphabet keeps room names safe in
+// URLs, topic names and datastore keys without escaping.
+func ValidateRoomName(name string) error {
+	if len(name) == 0 || len(name) > MaxRoomNameLen {
+		return fmt.Errorf("%w: got %d characters", ErrRoomName, len(name))
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return fmt.Errorf("%w: %q is not allowed", ErrRoomName, c)
+		}
+	}
+	if name == "." || name == ".." {
+		return fmt.Errorf("%w: %q is reserved", ErrRoomName, name)
+	}
+	return nil
+}
+
+// Topic returns the gossipsub topic that carries room's envelopes. The
+// version in the name lets a future format run beside this one.
+func Topic(room string) string { return "/peerchat/1/room/" + room }

@@ -1,0 +1,90 @@
+package protocol
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// FrameType tags one frame of the sync protocol. See docs/protocol.md.
+type FrameType byte
+
+const (
+	FrameHello     FrameType = 1 // initiator → responder: the room name
+	FrameReconcile FrameType = 2 // a set-reconciliation message, either way
+	FrameEnvelope  FrameType = 3 // one encoded envelope
+	FrameWant      FrameType = 4 // initiator → responder: IDs it lacks
+	FrameDone      FrameType = 5 // the sender has nothing more to send
+	FrameError     FrameType = 6 // the sender refuses; payload is a reason
+)
+
+// MaxFrameBytes bounds a sync frame's payload.
+const MaxFrameBytes = 1 << 20
+
+// MaxWantIDs bounds the IDs in one Want frame.
+const MaxWantIDs = 1024
+
+// ErrFrame is returned for a frame that breaks the sync protocol's rules.
+var ErrFrame = errors.New("bad sync frame")
+
+// WriteFrame writes one frame: its type, the payload length as a uvarint,
+// and the payload.
+func WriteFrame(w io.Writer, t FrameType, payload []byte) error {
+	if len(payload) > MaxFrameBytes {
+		return fmt.Errorf("%w: payload of %d bytes", ErrFrame, len(payload))
+	}
+	hdr := binary.AppendUvarint([]byte{byte(t)}, uint64(len(payload)))
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
+	return err
+}
+
+// ReadFrame reads one frame. The length is checked against MaxFrameBytes
+// before anything is allocated.
+func ReadFrame(r *bufio.Reader) (FrameType, []byte, error) {
+	t, err := r.ReadByte()
+	if err != nil {
+		return 0, nil, err
+	}
+	if t < byte(FrameHello) || t > byte(FrameError) {
+		return 0, nil, fmt.Errorf("%w: unknown type %d", ErrFrame, t)
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: length: %w", ErrFrame, err)
+	}
+	if n > MaxFrameBytes {
+		return 0, nil, fmt.Errorf("%w: payload of %d bytes", ErrFrame, n)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, fmt.Errorf("%w: payload: %w", ErrFrame, err)
+	}
+	return FrameType(t), payload, nil
+}
+
+// EncodeIDs packs IDs for a Want frame: 32 bytes each, back to back.
+func EncodeIDs(ids []ID) []byte {
+	out := make([]byte, 0, len(ids)*len(ID{}))
+	for _, id := range ids {
+		out = append(out, id[:]...)
+	}
+	return out
+}
+
+// DecodeIDs unpacks a Want frame.
+func DecodeIDs(b []byte) ([]ID, error) {
+	size := len(ID{})
+	if len(b)%size != 0 || len(b)/size > MaxWantIDs {
+		return nil, fmt.Errorf("%w: want frame of %d bytes", ErrFrame, len(b))
+	}
+	ids := make([]ID, len(b)/size)
+	for i := range ids {
+		copy(ids[i][:], b[i*size:])
+	}
+	return ids, nil
+}
