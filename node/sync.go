@@ -19,6 +19,10 @@ import (
 const (
 	syncTimeout  = 2 * time.Minute
 	syncInterval = 30 * time.Second
+	// maxSyncRounds stops a hostile or broken responder from keeping a
+	// reconciliation going forever; honest peers converge in a few rounds
+	// (about log16 of the history size).
+	maxSyncRounds = 64
 )
 
 // syncKey names one reconciliation: a room with a peer.
@@ -128,6 +132,9 @@ func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
 		return err
 	}
 	for msg != nil {
+		if in.Rounds() > maxSyncRounds {
+			return fmt.Errorf("reconciliation did not converge in %d rounds", maxSyncRounds)
+		}
 		if err := protocol.WriteFrame(w, protocol.FrameReconcile, msg); err != nil {
 			return err
 		}

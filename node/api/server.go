@@ -5,7 +5,6 @@
 package api
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -27,6 +26,13 @@ type Options struct {
 	Token string
 	// Logger receives request failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// AllowedHosts are extra Host header values to accept, such as a name
+	// the user put in /etc/hosts. The address the request arrived on, and
+	// localhost on its port, are always accepted.
+	AllowedHosts []string
+	// RefuseWebSocket makes the WebSocket endpoint answer 503, as a proxy
+	// that blocks WebSocket would. It exists to test the UI's fallback.
+	RefuseWebSocket bool
 }
 
 // Server is an http.Handler for the local API of one node.
@@ -34,7 +40,10 @@ type Server struct {
 	node  *node.Node
 	token string
 	log   *slog.Logger
-	mux   *http.ServeMux
+	mux   *http.ServeMux // the API under /v1/, behind the token
+	ui    *http.ServeMux // the web UI and its sign-in link, open to the node's own origin
+
+	allowedHosts []string
 }
 
 // New returns the API handler for n.
@@ -42,7 +51,10 @@ func New(n *node.Node, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{node: n, token: opts.Token, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{node: n, token: opts.Token, log: opts.Logger, mux: http.NewServeMux(), ui: http.NewServeMux()}
+	for _, h := range opts.AllowedHosts {
+		s.allowedHosts = append(s.allowedHosts, strings.ToLower(h))
+	}
 	s.routes()
 	return s
 }
@@ -60,10 +72,26 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
+	s.ui.HandleFunc("GET /auth", s.login)
+	s.ui.Handle("GET /", webHandler())
 }
 
-// ServeHTTP checks the token, caps the body and dispatches.
+// ServeHTTP refuses foreign hosts and origins, lets anyone load the web
+// UI's static files, checks the token for everything else, caps the body
+// and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.hostAllowed(r) {
+		writeError(w, node.Errorf(node.CodeForbidden, "Host %q is not this node's API address", r.Host))
+		return
+	}
+	if !s.originAllowed(r) {
+		writeError(w, node.Errorf(node.CodeForbidden, "Origin %q may not use this API", r.Header.Get("Origin")))
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		s.ui.ServeHTTP(w, r)
+		return
+	}
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="peerchat"`)
 		writeError(w, node.Errorf(node.CodeUnauthorized, "missing or wrong API token: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
@@ -71,14 +99,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	s.mux.ServeHTTP(w, r)
-}
-
-func (s *Server) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || s.token == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
 }
 
 // decodeBody reads a JSON request body into v with clear errors for the

@@ -64,7 +64,9 @@
 // receives an IDList answers with IDListReply for the same range: the items
 // it holds that the list lacks, plus a bit field with one bit per listed item
 // (bit i%8 of byte i/8) that is set when the responder lacks that item. When
-// nothing differs it answers Skip instead. An initiator that receives an
+// nothing differs it answers Skip instead, and when the reply could not fit
+// even in an otherwise empty message it splits the range as it would on a
+// fingerprint mismatch. An initiator that receives an
 // IDList or IDListReply has what it needs to finish that range.
 //
 // No message is larger than Config.MaxMessageBytes. When the answers to all

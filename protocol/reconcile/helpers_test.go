@@ -3,8 +3,13 @@ package reconcile
 import (
 	"math/rand/v2"
 	"slices"
-	"testing"
 )
+
+// tb is the part of testing.TB the helpers use; *rapid.T satisfies it too.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
 
 // session records one in-memory reconciliation.
 type session struct {
@@ -17,7 +22,7 @@ type session struct {
 
 // reconcile runs a whole reconciliation between a and b in memory and
 // fails the test on any error or when it does not end within maxRounds.
-func reconcile(t testing.TB, a, b []Item, cfg Config, maxRounds int) session {
+func reconcile(t tb, a, b []Item, cfg Config, maxRounds int) session {
 	t.Helper()
 	s := session{in: NewInitiator(a, cfg)}
 	msg, err := s.in.Start()
@@ -62,7 +67,7 @@ func minus(a, b []Item) []Item {
 }
 
 // checkDiff asserts that the initiator learned exactly a\b and b\a.
-func checkDiff(t testing.TB, in *Initiator, a, b []Item) {
+func checkDiff(t tb, in *Initiator, a, b []Item) {
 	t.Helper()
 	if want, got := minus(a, b), in.Have(); !slices.Equal(want, got) {
 		t.Fatalf("Have: got %d items, want %d", len(got), len(want))
