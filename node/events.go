@@ -86,3 +86,5 @@ func (n *Node) Subscribe(ctx context.Context, since uint64) (<-chan protocol.Eve
 	}()
 	return ch, nil
 }
+
+func decodeRaw(raw RawEvent) (protocol.Event, error) { return store.DecodeEvent(raw) }

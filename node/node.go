@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -81,6 +82,13 @@ type Node struct {
 	// syncing holds the room/peer pairs being reconciled; false means
 	// "run once more when done". Guarded by mu.
 	syncing map[syncKey]bool
+	// queued holds the local user's messages sent while the room had no
+	// peer, per room, until a sync hands them over. Guarded by mu.
+	queued map[string][]protocol.Message
+
+	typing   typingState
+	presence presenceState
+	receipts receiptState
 }
 
 // New starts a node. The context bounds start-up only; Close stops the
@@ -125,6 +133,8 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		metrics: newMetrics(cfg.Registry),
 		rooms:   map[string]*room{},
 		names:   map[peer.ID]string{},
+		queued:  map[string][]protocol.Message{},
+		typing:  typingState{lastSent: map[string]time.Time{}, until: map[syncKey]time.Time{}},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
@@ -138,12 +148,20 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if n.pubsub, err = newPubSub(n.ctx, n.host); err != nil {
 		return nil, err
 	}
+	if err := n.loadPresence(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.loadReceipts(ctx); err != nil {
+		return nil, err
+	}
 	n.dialer = newDialer(n.host, n.log)
 	n.startSync()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.dialer.run(n.ctx) }()
-	n.wg.Add(1)
+	n.wg.Add(3)
 	go func() { defer n.wg.Done(); n.rememberPeers(n.ctx) }()
+	go func() { defer n.wg.Done(); n.runPresence(n.ctx) }()
+	go func() { defer n.wg.Done(); n.runDelivered(n.ctx) }()
 
 	if err := n.loadKnownPeers(ctx); err != nil {
 		return nil, err
@@ -176,6 +194,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 // Close leaves no goroutine behind: it stops discovery, the rooms, the
 // dialer, the host and finally the store, which finishes queued writes.
 func (n *Node) Close() error {
+	n.sayGoodbye()
 	n.cancel()
 	var errs []error
 	if n.mdns != nil {
@@ -211,4 +230,15 @@ func (n *Node) Addrs() []ma.Multiaddr {
 	ai := peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()}
 	addrs, _ := peer.AddrInfoToP2pAddrs(&ai)
 	return addrs
+}
+
+// sayGoodbye tells the rooms this node is going offline, so peers need not
+// wait for its presence lease to run out. It is best effort.
+func (n *Node) sayGoodbye() {
+	if n.ctx == nil || n.ctx.Err() != nil || n.pubsub == nil {
+		return
+	}
+	for _, r := range n.Rooms() {
+		n.sendPresence(r.Name, protocol.StatusOffline, 0)
+	}
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -25,16 +26,21 @@ type room struct {
 }
 
 // received is what the topic validator hands to the read loop, so that an
-// envelope is decoded and verified once.
+// envelope is decoded and verified once. Which body field is set depends
+// on the envelope's kind.
 type received struct {
-	env *protocol.Envelope
-	msg protocol.Message
+	env      *protocol.Envelope
+	msg      protocol.Message      // KindMessage
+	typing   protocol.TypingBody   // KindTyping
+	presence protocol.PresenceBody // KindPresence
+	receipt  protocol.ReceiptBody  // KindReceipt
 }
 
 // RoomInfo describes a joined room.
 type RoomInfo struct {
-	Name  string `json:"room"`
-	Peers int    `json:"peers"`
+	Name   string `json:"room"`
+	Peers  int    `json:"peers"`
+	Unread int    `json:"unread"`
 }
 
 // JoinRoom joins room and remembers it across restarts. Joining a room
@@ -121,15 +127,19 @@ func (n *Node) LeaveRoom(ctx context.Context, name string) error {
 	return nil
 }
 
-// Rooms lists the joined rooms with how many peers are in each.
+// Rooms lists the joined rooms with how many peers are in each and how
+// many messages are unread.
 func (n *Node) Rooms() []RoomInfo {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	out := make([]RoomInfo, 0, len(n.rooms))
 	for name, r := range n.rooms {
 		out = append(out, RoomInfo{Name: name, Peers: len(r.topic.ListPeers())})
 	}
+	n.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for i := range out {
+		out[i].Unread, _ = n.Unread(n.ctx, out[i].Name)
+	}
 	return out
 }
 
@@ -167,21 +177,37 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 // checkEnvelope decodes and verifies an envelope that claims to belong to
 // roomName, counting the reason when it is refused.
 func (n *Node) checkEnvelope(roomName string, data []byte) (*received, error) {
+	now := time.Now()
 	env, err := protocol.Decode(data)
 	if err == nil {
-		err = env.Validate(roomName, time.Now())
+		err = env.Validate(roomName, now)
 	}
-	var msg protocol.Message
+	rcv := &received{env: env}
 	if err == nil {
-		msg, err = protocol.MessageFromEnvelope(env)
+		switch env.Kind {
+		case protocol.KindMessage:
+			rcv.msg, err = protocol.MessageFromEnvelope(env)
+		case protocol.KindTyping:
+			rcv.typing, err = protocol.DecodeTyping(env)
+		case protocol.KindPresence:
+			rcv.presence, err = protocol.DecodePresence(env)
+		case protocol.KindReceipt:
+			rcv.receipt, err = protocol.DecodeReceipt(env)
+		}
+		if err == nil && protocol.Ephemeral(env.Kind) && env.SentAt.Before(now.Add(-protocol.MaxSignalAge)) {
+			err = fmt.Errorf("%w: %s signal from %s", errStale, env.Kind, env.SentAt.Format(time.RFC3339))
+		}
 	}
 	if err != nil {
 		n.metrics.rejected.WithLabelValues(rejectReason(err)).Inc()
 		n.log.Debug("envelope rejected", "room", roomName, "err", err)
 		return nil, err
 	}
-	return &received{env: env, msg: msg}, nil
+	return rcv, nil
 }
+
+// errStale marks an ephemeral signal that arrived too late to mean anything.
+var errStale = errors.New("stale signal")
 
 func rejectReason(err error) string {
 	for _, r := range []struct {
@@ -194,6 +220,7 @@ func rejectReason(err error) string {
 		{protocol.ErrSignature, "signature"},
 		{protocol.ErrWrongRoom, "wrong_room"},
 		{protocol.ErrFutureSentAt, "future"},
+		{errStale, "stale"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.reason
@@ -214,7 +241,23 @@ func (n *Node) readRoom(ctx context.Context, r *room) {
 		if !ok {
 			continue // our own message, already stored
 		}
+		n.acceptEnvelope(ctx, r.name, rcv)
+	}
+}
+
+// acceptEnvelope acts on a valid envelope from a peer, by gossip or sync.
+func (n *Node) acceptEnvelope(ctx context.Context, room string, rcv *received) {
+	switch rcv.env.Kind {
+	case protocol.KindMessage:
 		n.accept(ctx, rcv)
+		n.clearTyping(ctx, room, rcv.env.Author)
+		n.dueDelivered(room)
+	case protocol.KindTyping:
+		n.onTyping(ctx, room, rcv)
+	case protocol.KindPresence:
+		n.onPresence(ctx, room, rcv)
+	case protocol.KindReceipt:
+		n.onReceipt(ctx, room, rcv)
 	}
 }
 
@@ -239,6 +282,7 @@ func (n *Node) watchRoomPeers(ctx context.Context, r *room) {
 		}
 		if ev.Type == pubsub.PeerJoin {
 			n.requestSync(r.name, ev.Peer)
+			n.announcePresence(r.name)
 		}
 	}
 }

@@ -65,6 +65,9 @@ func (n *Node) Send(ctx context.Context, roomName, text, clientMsgID string) (ms
 	if err := r.topic.Publish(n.ctx, env.Bytes()); err != nil {
 		n.log.Warn("publish message", "room", roomName, "id", msg.ID, "err", err)
 	}
+	if len(r.topic.ListPeers()) == 0 {
+		n.queue(ctx, msg)
+	}
 	return msg, true, nil
 }
 
@@ -102,4 +105,27 @@ func (n *Node) History(ctx context.Context, roomName, before string, limit int) 
 		msgs = []protocol.Message{}
 	}
 	return msgs, more, nil
+}
+
+// queue reports msg as queued: no peer of the room was there to take it.
+// The next sync with a peer of the room hands it over (flushOutbox).
+func (n *Node) queue(ctx context.Context, msg protocol.Message) {
+	n.mu.Lock()
+	n.queued[msg.Room] = append(n.queued[msg.Room], msg)
+	n.mu.Unlock()
+	zero := 0
+	n.appendEvent(ctx, protocol.Event{Type: protocol.EventMessageStatus, Room: msg.Room, ID: msg.ID, Status: protocol.MessageQueued, Delivered: &zero, Read: &zero})
+}
+
+// flushOutbox reports the queued messages of room as sent: a sync with a
+// peer of the room has just completed, so that peer holds them.
+func (n *Node) flushOutbox(ctx context.Context, room string) {
+	n.mu.Lock()
+	msgs := n.queued[room]
+	delete(n.queued, room)
+	n.mu.Unlock()
+	for _, m := range msgs {
+		zero := 0
+		n.appendEvent(ctx, protocol.Event{Type: protocol.EventMessageStatus, Room: room, ID: m.ID, Status: protocol.MessageSent, Delivered: &zero, Read: &zero})
+	}
 }

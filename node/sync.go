@@ -164,13 +164,36 @@ func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
 	if err := n.sendEnvelopes(ctx, w, fromReconcileIDs(in.Have())); err != nil {
 		return err
 	}
+	if err := n.sendMarkers(ctx, w, room); err != nil {
+		return err
+	}
 	if err := protocol.WriteFrame(w, protocol.FrameDone, nil); err != nil {
 		return err
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return n.receiveEnvelopes(ctx, rd, room, nil)
+	if err := n.receiveEnvelopes(ctx, rd, room, nil); err != nil {
+		return err
+	}
+	n.flushOutbox(ctx, room)
+	return nil
+}
+
+// sendMarkers writes every stored receipt of room. Markers are one per
+// member and kind, so sending all of them costs little, and it is how read
+// markers reach peers that were offline when they were set.
+func (n *Node) sendMarkers(ctx context.Context, w *bufio.Writer, room string) error {
+	envs, err := n.store.Markers(ctx, room)
+	if err != nil {
+		return err
+	}
+	for _, env := range envs {
+		if err := protocol.WriteFrame(w, protocol.FrameEnvelope, env); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // serveSync runs the responder's side: answer reconciliation messages,
@@ -236,8 +259,14 @@ func (n *Node) serveSync(s network.Stream) {
 		s.Reset()
 		return
 	}
+	if err := n.sendMarkers(ctx, w, room); err != nil {
+		s.Reset()
+		return
+	}
 	protocol.WriteFrame(w, protocol.FrameDone, nil)
-	w.Flush()
+	if w.Flush() == nil {
+		n.flushOutbox(ctx, room)
+	}
 }
 
 // sendEnvelopes writes the stored envelopes with the given IDs.
@@ -277,7 +306,10 @@ func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room stri
 			if err != nil {
 				return err
 			}
-			n.accept(ctx, rcv)
+			if protocol.Ephemeral(rcv.env.Kind) {
+				return fmt.Errorf("%w: %s signals are never synced", protocol.ErrFrame, rcv.env.Kind)
+			}
+			n.acceptEnvelope(ctx, room, rcv)
 		case other != nil:
 			if err := other(t, payload); err != nil {
 				return err

@@ -14,10 +14,11 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 		addrs = append(addrs, a.String())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"peer_id": s.node.ID().String(),
-		"name":    s.node.Name(),
-		"addrs":   addrs,
-		"version": node.Version,
+		"peer_id":  s.node.ID().String(),
+		"name":     s.node.Name(),
+		"addrs":    addrs,
+		"version":  node.Version,
+		"last_seq": s.node.LastSeq(),
 	})
 }
 
@@ -94,4 +95,54 @@ func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "more": more})
+}
+
+func (s *Server) postTyping(w http.ResponseWriter, r *http.Request) {
+	sent, err := s.node.Typing(r.Context(), r.PathValue("room"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"sent": sent})
+}
+
+func (s *Server) postRead(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UpTo string `json:"up_to"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	room := r.PathValue("room")
+	upTo, err := s.node.MarkRead(r.Context(), room, req.UpTo)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"room": room, "up_to": upTo})
+}
+
+func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) {
+	members, err := s.node.Members(r.Context(), r.PathValue("room"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": members})
+}
+
+func (s *Server) putPresence(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Status string `json:"status"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.node.SetPresence(r.Context(), req.Status); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": req.Status})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -103,6 +104,10 @@ func (s *Server) eventsWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if s.opts.RefuseWebSocket {
+		writeError(w, node.Errorf(node.CodeUnavailable, "WebSocket is turned off on this server; use /v1/events/sse or long polling"))
+		return
+	}
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the client
@@ -154,4 +159,72 @@ func closeReason(err error) string {
 		return string(node.ErrorCode(err))
 	}
 	return string(b)
+}
+
+// eventsSSE streams events as Server-Sent Events: `id:` is the seq, and a
+// reconnecting EventSource resumes from its Last-Event-ID header.
+func (s *Server) eventsSSE(w http.ResponseWriter, r *http.Request) {
+	since, err := parseSince(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+			writeError(w, node.Errorf(node.CodeInvalid, "Last-Event-ID must be a seq"))
+			return
+		}
+	}
+	if _, err := s.node.Events(r.Context(), since, 1); err != nil {
+		writeError(w, err)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, node.Errorf(node.CodeInternal, "streaming is not supported by this connection"))
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("retry: 1000\n\n"))
+	flusher.Flush()
+	ctx := r.Context()
+	var buf bytes.Buffer
+	for {
+		evs, err := s.node.Events(ctx, since, wsBatch)
+		if err != nil {
+			fmt.Fprintf(w, "event: error\ndata: %s\n\n", closeReason(err))
+			flusher.Flush()
+			return
+		}
+		buf.Reset()
+		for _, ev := range evs {
+			fmt.Fprintf(&buf, "id: %d\ndata: %s\n\n", ev.Seq, ev.JSON)
+			since = ev.Seq
+		}
+		if len(evs) > 0 {
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return
+			}
+			flusher.Flush()
+			continue
+		}
+		waitCtx, cancel := context.WithTimeout(ctx, wsPingEvery)
+		err = s.node.WaitEvents(waitCtx, since)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && errors.Is(err, context.DeadlineExceeded) {
+			// A comment line keeps the connection alive through proxies.
+			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
+				return
+			}
+			flusher.Flush()
+		} else if err != nil {
+			return
+		}
+	}
 }

@@ -39,6 +39,7 @@ type Options struct {
 type Server struct {
 	node  *node.Node
 	token string
+	opts  Options
 	log   *slog.Logger
 	mux   *http.ServeMux // the API under /v1/, behind the token
 	ui    *http.ServeMux // the web UI and its sign-in link, open to the node's own origin
@@ -51,7 +52,7 @@ func New(n *node.Node, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{node: n, token: opts.Token, log: opts.Logger, mux: http.NewServeMux(), ui: http.NewServeMux()}
+	s := &Server{node: n, token: opts.Token, opts: opts, log: opts.Logger, mux: http.NewServeMux(), ui: http.NewServeMux()}
 	for _, h := range opts.AllowedHosts {
 		s.allowedHosts = append(s.allowedHosts, strings.ToLower(h))
 	}
@@ -67,7 +68,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /v1/rooms/{room}", s.leaveRoom)
 	s.mux.HandleFunc("POST /v1/rooms/{room}/messages", s.postMessage)
 	s.mux.HandleFunc("GET /v1/rooms/{room}/messages", s.getMessages)
+	s.mux.HandleFunc("POST /v1/rooms/{room}/typing", s.postTyping)
+	s.mux.HandleFunc("POST /v1/rooms/{room}/read", s.postRead)
+	s.mux.HandleFunc("GET /v1/rooms/{room}/members", s.getMembers)
+	s.mux.HandleFunc("PUT /v1/presence", s.putPresence)
 	s.mux.HandleFunc("GET /v1/events", s.pollEvents)
+	s.mux.HandleFunc("GET /v1/events/sse", s.eventsSSE)
 	s.mux.HandleFunc("GET /v1/events/ws", s.eventsWebSocket)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -39,6 +39,8 @@ type write struct {
 	msg       protocol.Message
 	clientKey string // non-empty for local sends that carry a client_msg_id
 	put       func(ds.Batch) error
+	kvs       []kv             // plain writes, for state other than messages
+	events    []protocol.Event // events to append, seq assigned here
 	result    AddResult
 	err       error
 	done      chan struct{}
@@ -132,6 +134,10 @@ func (s *Store) commitBatch(first *write) {
 	for _, w := range batch {
 		if w.put != nil {
 			w.err = w.put(b)
+			continue
+		}
+		if w.env == nil {
+			w.err = s.stagePlain(ctx, b, w, &events)
 			continue
 		}
 		w.err = s.stage(ctx, b, w, pendingIDs, pendingClient, &events)
@@ -256,4 +262,63 @@ func (s *Store) AddMessageAsync(ctx context.Context, env *protocol.Envelope, msg
 // committer handles writes in order.
 func (s *Store) Flush(ctx context.Context) error {
 	return s.put(ctx, func(ds.Batch) error { return nil })
+}
+
+// kv is one plain write; a nil value deletes the key.
+type kv struct {
+	key   string
+	value []byte
+}
+
+// write queues plain writes and events in the next batch, waiting for the
+// disk when wait is true.
+func (s *Store) write(ctx context.Context, wait bool, kvs []kv, events ...protocol.Event) error {
+	w := &write{kvs: kvs, events: events, done: make(chan struct{})}
+	if wait {
+		return s.submit(ctx, w)
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	select {
+	case s.writes <- w:
+		return nil
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// AppendEvents adds events to the log. It waits for the disk only when
+// wait is true: ephemeral events (typing, presence) need no durability.
+func (s *Store) AppendEvents(ctx context.Context, wait bool, events ...protocol.Event) error {
+	return s.write(ctx, wait, nil, events...)
+}
+
+func (s *Store) stagePlain(ctx context.Context, b ds.Batch, w *write, events *[]tailEvent) error {
+	for _, p := range w.kvs {
+		var err error
+		if p.value == nil {
+			err = b.Delete(ctx, ds.NewKey(p.key))
+		} else {
+			err = b.Put(ctx, ds.NewKey(p.key), p.value)
+		}
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", p.key, err)
+		}
+	}
+	for _, ev := range w.events {
+		ev.Seq = s.nextSeq
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		if err := b.Put(ctx, ds.NewKey(eventKey(ev.Seq)), data); err != nil {
+			return fmt.Errorf("stage event: %w", err)
+		}
+		s.nextSeq++
+		*events = append(*events, tailEvent{seq: ev.Seq, data: data})
+	}
+	return nil
 }

@@ -100,9 +100,13 @@ func (s *Store) Events(ctx context.Context, since uint64, limit int) ([]RawEvent
 		t.mu.Unlock()
 		return out, nil
 	}
+	last := t.last
 	t.mu.Unlock()
+	// Events past last may be on disk already but not yet announced;
+	// they are left for the next read, so that readers never run ahead
+	// of the log.
 	var out []RawEvent
-	err := s.scan(eventKey(since+1), prefixEnd(prefixEvents), false, func(key string, v []byte) bool {
+	err := s.scan(eventKey(since+1), eventKey(last+1), false, func(key string, v []byte) bool {
 		seq, err := strconv.ParseUint(key[len(prefixEvents):], 16, 64)
 		if err != nil {
 			return true

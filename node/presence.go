@@ -1,0 +1,217 @@
+package node
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerchat/peerchat/node/store"
+	"github.com/peerchat/peerchat/protocol"
+)
+
+const (
+	// presenceEvery is how often a node renews its presence in each room.
+	presenceEvery = 7 * time.Second
+	// presenceLease is how long one announcement keeps a peer online. Three
+	// renewals fit in a lease, so one lost announcement changes nothing,
+	// and a peer killed with no goodbye shows offline within about 20 s.
+	presenceLease = 20 * time.Second
+	// seenSaveEvery bounds how often last_seen is written per peer.
+	seenSaveEvery = 30 * time.Second
+)
+
+// presenceState tracks the local status and every peer's, guarded by mu.
+type presenceState struct {
+	mu     sync.Mutex
+	status string // the local user's status
+	peers  map[peer.ID]*peerPresence
+}
+
+type peerPresence struct {
+	name     string
+	status   string
+	lastSeen time.Time
+	lease    time.Time // online or away until then
+	savedAt  time.Time
+	rooms    map[string]bool // rooms it was seen in during this run
+}
+
+// Member is one member of a room, as GET /v1/rooms/{room}/members shows it.
+type Member struct {
+	PeerID   string     `json:"peer_id"`
+	Name     string     `json:"name"`
+	Status   string     `json:"status"`
+	LastSeen *time.Time `json:"last_seen,omitempty"`
+	ReadUpTo string     `json:"read_up_to,omitempty"`
+}
+
+// loadPresence restores last_seen of known peers; all start offline.
+func (n *Node) loadPresence(ctx context.Context) error {
+	n.presence.status = protocol.StatusOnline
+	n.presence.peers = map[peer.ID]*peerPresence{}
+	seen, err := n.store.AllSeen(ctx)
+	if err != nil {
+		return err
+	}
+	for id, s := range seen {
+		p, err := peer.Decode(id)
+		if err != nil {
+			continue
+		}
+		n.presence.peers[p] = &peerPresence{name: s.Name, status: protocol.StatusOffline, lastSeen: time.UnixMilli(s.LastSeen).UTC()}
+		n.noteName(p, s.Name)
+	}
+	return nil
+}
+
+// SetPresence sets the local user's status and announces it at once.
+func (n *Node) SetPresence(ctx context.Context, status string) error {
+	if status != protocol.StatusOnline && status != protocol.StatusAway {
+		return Errorf(CodeInvalid, `status must be "online" or "away"`)
+	}
+	n.presence.mu.Lock()
+	changed := n.presence.status != status
+	n.presence.status = status
+	n.presence.mu.Unlock()
+	if changed {
+		now := time.Now().UTC()
+		n.appendEvent(ctx, protocol.Event{Type: protocol.EventPresence, PeerID: n.ID().String(), Name: n.cfg.Name, Status: status, LastSeen: &now})
+		for _, r := range n.Rooms() {
+			n.announcePresence(r.Name)
+		}
+	}
+	return nil
+}
+
+// announcePresence publishes the local status in room without waiting.
+func (n *Node) announcePresence(room string) {
+	n.presence.mu.Lock()
+	status := n.presence.status
+	n.presence.mu.Unlock()
+	n.sendPresence(room, status, presenceLease)
+}
+
+func (n *Node) sendPresence(room, status string, lease time.Duration) {
+	body := protocol.PresenceBody{Name: n.cfg.Name, Status: status, LeaseMS: lease.Milliseconds()}
+	if err := n.publishSignal(n.ctx, room, protocol.KindPresence, body); err != nil && n.ctx.Err() == nil {
+		n.log.Debug("announce presence", "room", room, "err", err)
+	}
+}
+
+// runPresence renews the local presence in every room and marks peers
+// whose lease ran out as offline, until ctx ends.
+func (n *Node) runPresence(ctx context.Context) {
+	renew := time.NewTicker(presenceEvery)
+	defer renew.Stop()
+	expire := time.NewTicker(time.Second)
+	defer expire.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-renew.C:
+			for _, r := range n.Rooms() {
+				n.announcePresence(r.Name)
+			}
+		case <-expire.C:
+			n.expirePresence(ctx)
+		}
+	}
+}
+
+func (n *Node) expirePresence(ctx context.Context) {
+	now := time.Now()
+	var events []protocol.Event
+	n.presence.mu.Lock()
+	for id, p := range n.presence.peers {
+		if p.status != protocol.StatusOffline && now.After(p.lease) {
+			p.status = protocol.StatusOffline
+			last := p.lastSeen
+			events = append(events, protocol.Event{Type: protocol.EventPresence, PeerID: id.String(), Name: p.name, Status: p.status, LastSeen: &last})
+		}
+	}
+	n.presence.mu.Unlock()
+	for _, ev := range events {
+		n.appendEvent(ctx, ev)
+	}
+}
+
+// onPresence records a peer's announcement, and reports a change of status.
+func (n *Node) onPresence(ctx context.Context, room string, rcv *received) {
+	now := time.Now().UTC()
+	b := rcv.presence
+	id := rcv.env.Author
+	n.noteName(id, b.Name)
+	n.presence.mu.Lock()
+	p, known := n.presence.peers[id]
+	if !known {
+		p = &peerPresence{status: protocol.StatusOffline}
+		n.presence.peers[id] = p
+	}
+	if p.rooms == nil {
+		p.rooms = map[string]bool{}
+	}
+	newInRoom := !p.rooms[room]
+	p.rooms[room] = true
+	changed := p.status != b.Status || p.name != b.Name
+	p.name, p.status, p.lastSeen = b.Name, b.Status, now
+	p.lease = now.Add(time.Duration(b.LeaseMS) * time.Millisecond)
+	save := changed || now.Sub(p.savedAt) > seenSaveEvery
+	if save {
+		p.savedAt = now
+	}
+	n.presence.mu.Unlock()
+	if save {
+		if err := n.store.SaveSeen(ctx, id.String(), store.Seen{Name: b.Name, LastSeen: now.UnixMilli()}); err != nil && ctx.Err() == nil {
+			n.log.Warn("save last seen", "peer", id, "err", err)
+		}
+	}
+	if newInRoom {
+		if err := n.store.AddMember(ctx, room, id.String()); err != nil && ctx.Err() == nil {
+			n.log.Warn("save member", "peer", id, "err", err)
+		}
+	}
+	if changed {
+		n.appendEvent(ctx, protocol.Event{Type: protocol.EventPresence, PeerID: id.String(), Name: b.Name, Status: b.Status, LastSeen: &now})
+	}
+}
+
+// Members lists the local user and every peer seen in room, with status,
+// last seen time and read marker.
+func (n *Node) Members(ctx context.Context, room string) ([]Member, error) {
+	if _, err := n.joined(room); err != nil {
+		return nil, err
+	}
+	ids, err := n.store.Members(ctx, room)
+	if err != nil {
+		return nil, Errorf(CodeUnavailable, "read members: %w", err)
+	}
+	now := time.Now().UTC()
+	n.presence.mu.Lock()
+	self := Member{PeerID: n.ID().String(), Name: n.cfg.Name, Status: n.presence.status, LastSeen: &now}
+	out := []Member{self}
+	for _, s := range ids {
+		id, err := peer.Decode(s)
+		if err != nil || id == n.ID() {
+			continue
+		}
+		m := Member{PeerID: s, Status: protocol.StatusOffline}
+		if p, ok := n.presence.peers[id]; ok {
+			last := p.lastSeen
+			m.Name, m.Status, m.LastSeen = p.name, p.status, &last
+		}
+		out = append(out, m)
+	}
+	n.presence.mu.Unlock()
+	for i := range out {
+		id, _ := peer.Decode(out[i].PeerID)
+		if mk, ok := n.marker(room, id, protocol.ReceiptRead); ok {
+			out[i].ReadUpTo = mk.id.String()
+		}
+	}
+	sort.SliceStable(out[1:], func(i, j int) bool { return out[1+i].Name < out[1+j].Name })
+	return out, nil
+}

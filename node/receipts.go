@@ -1,0 +1,258 @@
+package node
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerchat/peerchat/node/store"
+	"github.com/peerchat/peerchat/protocol"
+)
+
+// deliveredEvery is how often a node acknowledges what it received: one
+// delivered receipt per room per interval covers every message before it.
+const deliveredEvery = 500 * time.Millisecond
+
+// maxStatusEvents bounds the message.status events one receipt produces.
+const maxStatusEvents = 200
+
+// marker is a peer's position in a room's history for one receipt kind.
+type marker struct {
+	lamport uint64
+	id      protocol.ID
+}
+
+func (m marker) after(o marker) bool {
+	if m.lamport != o.lamport {
+		return m.lamport > o.lamport
+	}
+	return string(m.id[:]) > string(o.id[:])
+}
+
+func (m marker) item() *store.Item { return &store.Item{Lamport: m.lamport, ID: m.id} }
+
+type markerKey struct {
+	room string
+	peer peer.ID
+	kind string
+}
+
+// receiptState holds every known marker and the rooms owing a delivered
+// receipt. Guarded by mu, which is also held while a marker is written so
+// that markers reach the store in the order they were decided.
+type receiptState struct {
+	mu      sync.Mutex
+	markers map[markerKey]marker
+	due     map[string]bool
+}
+
+// loadReceipts restores every stored marker.
+func (n *Node) loadReceipts(ctx context.Context) error {
+	n.receipts.markers = map[markerKey]marker{}
+	n.receipts.due = map[string]bool{}
+	envs, err := n.store.AllMarkers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, data := range envs {
+		env, err := protocol.DecodeStored(data)
+		if err != nil {
+			continue
+		}
+		b, err := protocol.DecodeReceipt(env)
+		if err != nil {
+			continue
+		}
+		id, _ := protocol.ParseID(b.UpTo)
+		n.receipts.markers[markerKey{env.Room, env.Author, b.Kind}] = marker{b.UpToLamport, id}
+	}
+	return nil
+}
+
+func (n *Node) marker(room string, p peer.ID, kind string) (marker, bool) {
+	n.receipts.mu.Lock()
+	defer n.receipts.mu.Unlock()
+	m, ok := n.receipts.markers[markerKey{room, p, kind}]
+	return m, ok
+}
+
+// MarkRead moves the local user's read marker in room up to the message
+// upTo. A marker never moves backwards: marking an older message changes
+// nothing. It returns the marker now in force.
+func (n *Node) MarkRead(ctx context.Context, room, upTo string) (string, error) {
+	if _, err := n.joined(room); err != nil {
+		return "", err
+	}
+	id, err := protocol.ParseID(upTo)
+	if err != nil {
+		return "", Errorf(CodeInvalid, "up_to: %w", err)
+	}
+	msg, err := n.store.Message(ctx, id)
+	if err != nil || msg.Room != room {
+		return "", Errorf(CodeNotFound, "message %s is not in room %s", upTo, room)
+	}
+	if err := n.sendReceipt(ctx, room, protocol.ReceiptRead, marker{msg.Lamport, id}); err != nil {
+		return "", err
+	}
+	m, _ := n.marker(room, n.ID(), protocol.ReceiptRead)
+	return m.id.String(), nil
+}
+
+// sendReceipt signs, stores and publishes the local user's marker, unless
+// it would not move forward.
+func (n *Node) sendReceipt(ctx context.Context, room, kind string, to marker) error {
+	if cur, ok := n.marker(room, n.ID(), kind); ok && !to.after(cur) {
+		return nil
+	}
+	body := protocol.ReceiptBody{Kind: kind, UpTo: to.id.String(), UpToLamport: to.lamport}
+	env, err := n.signEnvelope(room, protocol.KindReceipt, body)
+	if err != nil {
+		return err
+	}
+	changed, err := n.applyMarker(ctx, env, body)
+	if err != nil || !changed {
+		return err
+	}
+	r, err := n.joined(room)
+	if err != nil {
+		return err
+	}
+	if err := r.topic.Publish(ctx, env.Bytes()); err != nil && n.ctx.Err() == nil {
+		n.log.Warn("publish receipt", "room", room, "err", err)
+	}
+	return nil
+}
+
+// onReceipt applies a peer's marker.
+func (n *Node) onReceipt(ctx context.Context, room string, rcv *received) {
+	if _, err := n.applyMarker(ctx, rcv.env, rcv.receipt); err != nil && ctx.Err() == nil {
+		n.log.Warn("store receipt", "room", room, "err", err)
+	}
+}
+
+// applyMarker stores a receipt if it moves its author's marker forward,
+// with a receipt event and, for the local user's own messages it covers, a
+// message.status event each.
+func (n *Node) applyMarker(ctx context.Context, env *protocol.Envelope, b protocol.ReceiptBody) (bool, error) {
+	id, err := protocol.ParseID(b.UpTo)
+	if err != nil {
+		return false, err
+	}
+	to := marker{b.UpToLamport, id}
+	k := markerKey{env.Room, env.Author, b.Kind}
+	rs := &n.receipts
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	prev, had := rs.markers[k]
+	if had && !to.after(prev) {
+		return false, nil
+	}
+	rs.markers[k] = to
+	events := []protocol.Event{{Type: protocol.EventReceipt, Room: env.Room, PeerID: env.Author.String(), Kind: b.Kind, UpTo: b.UpTo}}
+	if env.Author != n.ID() {
+		var from *store.Item
+		if had {
+			from = prev.item()
+		}
+		own, err := n.store.MessagesAfter(ctx, env.Room, from, to.item(), maxStatusEvents)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range own {
+			if m.Author == n.ID().String() {
+				events = append(events, n.statusEventLocked(env.Room, m))
+			}
+		}
+	}
+	if err := n.store.PutMarker(ctx, env.Room, env.Author.String(), b.Kind, env.Bytes(), events...); err != nil {
+		if had {
+			rs.markers[k] = prev
+		} else {
+			delete(rs.markers, k)
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// statusEventLocked counts the peers that have received and read m.
+// Reading implies receiving. rs.mu must be held.
+func (n *Node) statusEventLocked(room string, m protocol.Message) protocol.Event {
+	id, _ := protocol.ParseID(m.ID)
+	at := marker{m.Lamport, id}
+	byPeer := map[peer.ID]string{}
+	for k, mk := range n.receipts.markers {
+		if k.room != room || k.peer == n.ID() || at.after(mk) {
+			continue
+		}
+		if k.kind == protocol.ReceiptRead || byPeer[k.peer] == "" {
+			byPeer[k.peer] = k.kind
+		}
+	}
+	delivered, read := len(byPeer), 0
+	for _, kind := range byPeer {
+		if kind == protocol.ReceiptRead {
+			read++
+		}
+	}
+	status := protocol.MessageSent
+	switch {
+	case read > 0:
+		status = protocol.MessageRead
+	case delivered > 0:
+		status = protocol.MessageDelivered
+	}
+	return protocol.Event{Type: protocol.EventMessageStatus, Room: room, ID: m.ID, Status: status, Delivered: &delivered, Read: &read}
+}
+
+// dueDelivered notes that room received messages to acknowledge.
+func (n *Node) dueDelivered(room string) {
+	n.receipts.mu.Lock()
+	n.receipts.due[room] = true
+	n.receipts.mu.Unlock()
+}
+
+// runDelivered sends, every deliveredEvery, one delivered receipt per room
+// that received messages, up to the newest message stored.
+func (n *Node) runDelivered(ctx context.Context) {
+	t := time.NewTicker(deliveredEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.receipts.mu.Lock()
+		due := n.receipts.due
+		n.receipts.due = map[string]bool{}
+		n.receipts.mu.Unlock()
+		for room := range due {
+			// Let the store catch up with what was queued, then acknowledge
+			// the newest message.
+			if err := n.store.Flush(ctx); err != nil {
+				return
+			}
+			msgs, _, err := n.store.History(ctx, room, nil, 1)
+			if err != nil || len(msgs) == 0 {
+				continue
+			}
+			id, _ := protocol.ParseID(msgs[0].ID)
+			if err := n.sendReceipt(ctx, room, protocol.ReceiptDelivered, marker{msgs[0].Lamport, id}); err != nil && ctx.Err() == nil {
+				n.log.Debug("send delivered receipt", "room", room, "err", err)
+			}
+		}
+	}
+}
+
+// Unread counts the messages of room after the local read marker that
+// others wrote.
+func (n *Node) Unread(ctx context.Context, room string) (int, error) {
+	var after *store.Item
+	if m, ok := n.marker(room, n.ID(), protocol.ReceiptRead); ok {
+		after = m.item()
+	}
+	return n.store.CountAfter(ctx, room, after, n.ID().String())
+}
