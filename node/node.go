@@ -86,6 +86,7 @@ type Node struct {
 	// peer, per room, until a sync hands them over. Guarded by mu.
 	queued map[string][]protocol.Message
 
+	syncs    syncTracker
 	typing   typingState
 	presence presenceState
 	receipts receiptState

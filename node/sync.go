@@ -105,8 +105,16 @@ func (n *Node) syncPeriodically(ctx context.Context) {
 	}
 }
 
-// syncWith runs the initiator's side of the sync protocol for room with p.
+// syncWith runs the initiator's side of the sync protocol for room with p,
+// reporting its progress.
 func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
+	sp := n.beginSync(ctx, room, p, true)
+	err := n.reconcileWith(ctx, room, p, sp)
+	sp.finish(ctx, err)
+	return err
+}
+
+func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *syncProgress) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	s, err := n.host.NewStream(ctx, p, protocol.SyncProtocol)
@@ -161,10 +169,10 @@ func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
 			return err
 		}
 	}
-	if err := n.sendEnvelopes(ctx, w, fromReconcileIDs(in.Have())); err != nil {
+	if err := n.sendEnvelopes(ctx, w, fromReconcileIDs(in.Have()), sp); err != nil {
 		return err
 	}
-	if err := n.sendMarkers(ctx, w, room); err != nil {
+	if err := n.sendMarkers(ctx, w, room, sp); err != nil {
 		return err
 	}
 	if err := protocol.WriteFrame(w, protocol.FrameDone, nil); err != nil {
@@ -173,7 +181,7 @@ func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if err := n.receiveEnvelopes(ctx, rd, room, nil); err != nil {
+	if err := n.receiveEnvelopes(ctx, rd, room, sp, nil); err != nil {
 		return err
 	}
 	n.flushOutbox(ctx, room)
@@ -183,7 +191,7 @@ func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
 // sendMarkers writes every stored receipt of room. Markers are one per
 // member and kind, so sending all of them costs little, and it is how read
 // markers reach peers that were offline when they were set.
-func (n *Node) sendMarkers(ctx context.Context, w *bufio.Writer, room string) error {
+func (n *Node) sendMarkers(ctx context.Context, w *bufio.Writer, room string, sp *syncProgress) error {
 	envs, err := n.store.Markers(ctx, room)
 	if err != nil {
 		return err
@@ -193,6 +201,7 @@ func (n *Node) sendMarkers(ctx context.Context, w *bufio.Writer, room string) er
 			return err
 		}
 	}
+	sp.add(ctx, 0, len(envs))
 	return nil
 }
 
@@ -219,14 +228,28 @@ func (n *Node) serveSync(s network.Stream) {
 		fail("room not joined")
 		return
 	}
+	sp := n.beginSync(ctx, room, s.Conn().RemotePeer(), false)
+	err = n.answerSync(ctx, room, rd, w, sp)
+	sp.finish(ctx, err)
+	if err != nil {
+		n.log.Debug("serve sync", "room", room, "peer", s.Conn().RemotePeer(), "err", err)
+		s.Reset()
+		return
+	}
+	n.flushOutbox(ctx, room)
+}
+
+// answerSync is the responder's side after the hello.
+func (n *Node) answerSync(ctx context.Context, room string, rd *bufio.Reader, w *bufio.Writer, sp *syncProgress) error {
 	items, err := n.store.Items(ctx, room)
 	if err != nil {
-		fail("store unavailable")
-		return
+		protocol.WriteFrame(w, protocol.FrameError, []byte("store unavailable"))
+		w.Flush()
+		return err
 	}
 	set := toReconcile(items)
 	var wants []protocol.ID
-	err = n.receiveEnvelopes(ctx, rd, room, func(t protocol.FrameType, payload []byte) error {
+	err = n.receiveEnvelopes(ctx, rd, room, sp, func(t protocol.FrameType, payload []byte) error {
 		switch t {
 		case protocol.FrameReconcile:
 			reply, err := reconcile.Respond(set, payload, reconcile.Config{})
@@ -251,26 +274,22 @@ func (n *Node) serveSync(s network.Stream) {
 		return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
 	})
 	if err != nil {
-		n.log.Debug("serve sync", "room", room, "peer", s.Conn().RemotePeer(), "err", err)
-		s.Reset()
-		return
+		return err
 	}
-	if err := n.sendEnvelopes(ctx, w, wants); err != nil {
-		s.Reset()
-		return
+	if err := n.sendEnvelopes(ctx, w, wants, sp); err != nil {
+		return err
 	}
-	if err := n.sendMarkers(ctx, w, room); err != nil {
-		s.Reset()
-		return
+	if err := n.sendMarkers(ctx, w, room, sp); err != nil {
+		return err
 	}
-	protocol.WriteFrame(w, protocol.FrameDone, nil)
-	if w.Flush() == nil {
-		n.flushOutbox(ctx, room)
+	if err := protocol.WriteFrame(w, protocol.FrameDone, nil); err != nil {
+		return err
 	}
+	return w.Flush()
 }
 
 // sendEnvelopes writes the stored envelopes with the given IDs.
-func (n *Node) sendEnvelopes(ctx context.Context, w *bufio.Writer, ids []protocol.ID) error {
+func (n *Node) sendEnvelopes(ctx context.Context, w *bufio.Writer, ids []protocol.ID, sp *syncProgress) error {
 	for _, id := range ids {
 		env, err := n.store.Envelope(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -282,6 +301,7 @@ func (n *Node) sendEnvelopes(ctx context.Context, w *bufio.Writer, ids []protoco
 		if err := protocol.WriteFrame(w, protocol.FrameEnvelope, env.Bytes()); err != nil {
 			return err
 		}
+		sp.add(ctx, 0, 1)
 	}
 	return nil
 }
@@ -290,7 +310,7 @@ func (n *Node) sendEnvelopes(ctx context.Context, w *bufio.Writer, ids []protoco
 // envelope exactly as if it had come by gossip. Other frame types go to
 // other (nil means they are a protocol error). It returns once everything
 // received is on disk.
-func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room string, other func(protocol.FrameType, []byte) error) error {
+func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room string, sp *syncProgress, other func(protocol.FrameType, []byte) error) error {
 	for {
 		t, payload, err := protocol.ReadFrame(rd)
 		if err != nil {
@@ -310,6 +330,7 @@ func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room stri
 				return fmt.Errorf("%w: %s signals are never synced", protocol.ErrFrame, rcv.env.Kind)
 			}
 			n.acceptEnvelope(ctx, room, rcv)
+			sp.add(ctx, 1, 0)
 		case other != nil:
 			if err := other(t, payload); err != nil {
 				return err

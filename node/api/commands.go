@@ -146,3 +146,7 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": req.Status})
 }
+
+func (s *Server) getSync(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"syncs": s.node.Syncs()})
+}

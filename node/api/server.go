@@ -72,6 +72,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/rooms/{room}/read", s.postRead)
 	s.mux.HandleFunc("GET /v1/rooms/{room}/members", s.getMembers)
 	s.mux.HandleFunc("PUT /v1/presence", s.putPresence)
+	s.mux.HandleFunc("GET /v1/sync", s.getSync)
 	s.mux.HandleFunc("GET /v1/events", s.pollEvents)
 	s.mux.HandleFunc("GET /v1/events/sse", s.eventsSSE)
 	s.mux.HandleFunc("GET /v1/events/ws", s.eventsWebSocket)

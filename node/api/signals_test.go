@@ -185,3 +185,43 @@ func TestWebSocketRefusedWhenTurnedOff(t *testing.T) {
 		t.Fatalf("long polling still works: %d", st)
 	}
 }
+
+func TestSyncProgressIsReportedPerRoomAndPeer(t *testing.T) {
+	a := startAPINode(t, "")
+	a.join("h")
+	for i := 0; i < 30; i++ {
+		a.send("h", fmt.Sprintf("old %d", i), "")
+	}
+	b := startAPINode(t, "", a)
+	b.join("h")
+	waitFor(t, 10*time.Second, "history synced to b", func() bool { return len(b.history("h")) == 30 })
+	var out struct {
+		Syncs []struct {
+			Room       string `json:"room"`
+			Peer       string `json:"peer_id"`
+			State      string `json:"state"`
+			Received   int    `json:"received_total"`
+			Sent       int    `json:"sent"`
+			FinishedAt string `json:"finished_at"`
+		}
+	}
+	waitFor(t, 5*time.Second, "a finished sync on b", func() bool {
+		b.do("GET", "/v1/sync", nil, &out)
+		total := 0
+		for _, s := range out.Syncs {
+			if s.Room == "h" && s.Peer == a.node.ID().String() && s.State == "done" && s.FinishedAt != "" {
+				total += s.Received
+			}
+		}
+		return total >= 30
+	})
+	sawSyncEvent := false
+	for _, ev := range allEvents(t, b) {
+		if ev["type"] == "sync" && ev["room"] == "h" {
+			sawSyncEvent = true
+		}
+	}
+	if !sawSyncEvent {
+		t.Fatal("no sync event on b")
+	}
+}
