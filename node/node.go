@@ -54,6 +54,9 @@ type Config struct {
 	Rooms []string
 	// MaxEvents bounds the event log; zero means the store's default.
 	MaxEvents int
+	// Retention bounds each room's stored history (a store node's setting).
+	// The zero value keeps everything.
+	Retention store.Retention
 	// Logger receives the node's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Registry receives the node's metrics. Nil means they are not exported.
@@ -85,6 +88,8 @@ type Node struct {
 	// queued holds the local user's messages sent while the room had no
 	// peer, per room, until a sync hands them over. Guarded by mu.
 	queued map[string][]protocol.Message
+	// horizons caches each joined room's retention horizon. Guarded by mu.
+	horizons map[string]uint64
 
 	syncs    syncTracker
 	typing   typingState
@@ -127,15 +132,16 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n = &Node{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		key:     key,
-		store:   st,
-		metrics: newMetrics(cfg.Registry),
-		rooms:   map[string]*room{},
-		names:   map[peer.ID]string{},
-		queued:  map[string][]protocol.Message{},
-		typing:  typingState{lastSent: map[string]time.Time{}, until: map[syncKey]time.Time{}},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		key:      key,
+		store:    st,
+		metrics:  newMetrics(cfg.Registry),
+		rooms:    map[string]*room{},
+		names:    map[peer.ID]string{},
+		queued:   map[string][]protocol.Message{},
+		horizons: map[string]uint64{},
+		typing:   typingState{lastSent: map[string]time.Time{}, until: map[syncKey]time.Time{}},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
@@ -159,7 +165,8 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.startSync()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.dialer.run(n.ctx) }()
-	n.wg.Add(3)
+	n.wg.Add(4)
+	go func() { defer n.wg.Done(); n.runRetention(n.ctx) }()
 	go func() { defer n.wg.Done(); n.rememberPeers(n.ctx) }()
 	go func() { defer n.wg.Done(); n.runPresence(n.ctx) }()
 	go func() { defer n.wg.Done(); n.runDelivered(n.ctx) }()

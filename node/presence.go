@@ -179,16 +179,47 @@ func (n *Node) onPresence(ctx context.Context, room string, rcv *received) {
 	}
 }
 
-// Members lists the local user and every peer seen in room, with status,
-// last seen time and read marker.
+// Members lists the local user and every peer known in room (seen by its
+// presence, connected to the room's topic now, or holding a receipt there),
+// with status, last seen time and read marker.
 func (n *Node) Members(ctx context.Context, room string) ([]Member, error) {
-	if _, err := n.joined(room); err != nil {
+	r, err := n.joined(room)
+	if err != nil {
 		return nil, err
 	}
-	ids, err := n.store.Members(ctx, room)
+	stored, err := n.store.Members(ctx, room)
 	if err != nil {
 		return nil, Errorf(CodeUnavailable, "read members: %w", err)
 	}
+	seen := map[string]bool{}
+	var ids []string
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range stored {
+		add(id)
+	}
+	for _, p := range r.topic.ListPeers() {
+		add(p.String())
+	}
+	n.receipts.mu.Lock()
+	for k := range n.receipts.markers {
+		if k.room == room {
+			add(k.peer.String())
+		}
+	}
+	n.receipts.mu.Unlock()
+	names := map[peer.ID]string{}
+	n.mu.Lock()
+	for _, s := range ids {
+		if id, err := peer.Decode(s); err == nil {
+			names[id] = n.names[id]
+		}
+	}
+	n.mu.Unlock()
 	now := time.Now().UTC()
 	n.presence.mu.Lock()
 	self := Member{PeerID: n.ID().String(), Name: n.cfg.Name, Status: n.presence.status, LastSeen: &now}
@@ -198,7 +229,7 @@ func (n *Node) Members(ctx context.Context, room string) ([]Member, error) {
 		if err != nil || id == n.ID() {
 			continue
 		}
-		m := Member{PeerID: s, Status: protocol.StatusOffline}
+		m := Member{PeerID: s, Status: protocol.StatusOffline, Name: names[id]}
 		if p, ok := n.presence.peers[id]; ok {
 			last := p.lastSeen
 			m.Name, m.Status, m.LastSeen = p.name, p.status, &last

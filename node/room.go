@@ -60,11 +60,16 @@ func (n *Node) JoinRoom(ctx context.Context, name string) error {
 	if err := n.store.SetJoined(ctx, name, true); err != nil {
 		return Errorf(CodeUnavailable, "remember room %s: %w", name, err)
 	}
+	horizon, err := n.store.Horizon(ctx, name)
+	if err != nil {
+		return Errorf(CodeUnavailable, "read horizon of %s: %w", name, err)
+	}
 	r, err := n.openRoom(name)
 	if err != nil {
 		return err
 	}
 	n.rooms[name] = r
+	n.horizons[name] = horizon
 	return nil
 }
 
@@ -261,8 +266,12 @@ func (n *Node) acceptEnvelope(ctx context.Context, room string, rcv *received) {
 	}
 }
 
-// accept stores an envelope that passed validation, from gossip or sync.
+// accept stores an envelope that passed validation, from gossip or sync,
+// unless it lies below the room's retention horizon.
 func (n *Node) accept(ctx context.Context, rcv *received) {
+	if rcv.env.Lamport <= n.horizon(rcv.env.Room) {
+		return
+	}
 	n.metrics.received.Inc()
 	n.noteName(rcv.env.Author, rcv.msg.AuthorName)
 	n.store.ObserveLamport(rcv.env.Lamport)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -127,10 +128,21 @@ func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *sy
 	}
 	rd := bufio.NewReader(s)
 	w := bufio.NewWriter(s)
-	if err := protocol.WriteFrame(w, protocol.FrameHello, []byte(room)); err != nil {
+	if err := protocol.WriteFrame(w, protocol.FrameHello, protocol.EncodeHello(protocol.Hello{Room: room, Horizon: n.horizon(room)})); err != nil {
 		return err
 	}
-	items, err := n.store.Items(ctx, room)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	payload, err := expectFrame(rd, protocol.FrameHello)
+	if err != nil {
+		return err
+	}
+	peerHello, err := protocol.DecodeHello(payload)
+	if err != nil {
+		return err
+	}
+	items, err := n.syncItems(ctx, room, peerHello.Horizon)
 	if err != nil {
 		return err
 	}
@@ -218,18 +230,28 @@ func (n *Node) serveSync(s network.Stream) {
 		protocol.WriteFrame(w, protocol.FrameError, []byte(reason))
 		w.Flush()
 	}
-	hello, err := expectFrame(rd, protocol.FrameHello)
+	payload, err := expectFrame(rd, protocol.FrameHello)
 	if err != nil {
 		s.Reset()
 		return
 	}
-	room := string(hello)
+	hello, err := protocol.DecodeHello(payload)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	room := hello.Room
 	if _, err := n.joined(room); err != nil {
 		fail("room not joined")
 		return
 	}
+	protocol.WriteFrame(w, protocol.FrameHello, protocol.EncodeHello(protocol.Hello{Room: room, Horizon: n.horizon(room)}))
+	if err := w.Flush(); err != nil {
+		s.Reset()
+		return
+	}
 	sp := n.beginSync(ctx, room, s.Conn().RemotePeer(), false)
-	err = n.answerSync(ctx, room, rd, w, sp)
+	err = n.answerSync(ctx, room, hello.Horizon, rd, w, sp)
 	sp.finish(ctx, err)
 	if err != nil {
 		n.log.Debug("serve sync", "room", room, "peer", s.Conn().RemotePeer(), "err", err)
@@ -240,8 +262,8 @@ func (n *Node) serveSync(s network.Stream) {
 }
 
 // answerSync is the responder's side after the hello.
-func (n *Node) answerSync(ctx context.Context, room string, rd *bufio.Reader, w *bufio.Writer, sp *syncProgress) error {
-	items, err := n.store.Items(ctx, room)
+func (n *Node) answerSync(ctx context.Context, room string, peerHorizon uint64, rd *bufio.Reader, w *bufio.Writer, sp *syncProgress) error {
+	items, err := n.syncItems(ctx, room, peerHorizon)
 	if err != nil {
 		protocol.WriteFrame(w, protocol.FrameError, []byte("store unavailable"))
 		w.Flush()
@@ -339,6 +361,18 @@ func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room stri
 			return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
 		}
 	}
+}
+
+// syncItems returns the part of room's history index that a sync with a
+// peer whose horizon is peerHorizon covers: what lies above both horizons.
+func (n *Node) syncItems(ctx context.Context, room string, peerHorizon uint64) ([]store.Item, error) {
+	items, err := n.store.Items(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	h := max(n.horizon(room), peerHorizon)
+	i := sort.Search(len(items), func(i int) bool { return items[i].Lamport > h })
+	return items[i:], nil
 }
 
 func expectFrame(rd *bufio.Reader, want protocol.FrameType) ([]byte, error) {

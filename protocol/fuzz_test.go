@@ -43,7 +43,7 @@ func FuzzDecode(f *testing.F) {
 // Want frame decoder: no panic, no allocation beyond the frame limit.
 func FuzzReadFrame(f *testing.F) {
 	var buf bytes.Buffer
-	WriteFrame(&buf, FrameHello, []byte("lobby"))
+	WriteFrame(&buf, FrameHello, EncodeHello(Hello{Room: "lobby", Horizon: 9}))
 	WriteFrame(&buf, FrameWant, EncodeIDs([]ID{{1}, {2}}))
 	WriteFrame(&buf, FrameDone, nil)
 	f.Add(buf.Bytes())
@@ -59,8 +59,11 @@ func FuzzReadFrame(f *testing.F) {
 			if len(payload) > MaxFrameBytes {
 				t.Fatalf("frame of %d bytes accepted", len(payload))
 			}
-			if typ == FrameWant {
+			switch typ {
+			case FrameWant:
 				DecodeIDs(payload)
+			case FrameHello:
+				DecodeHello(payload)
 			}
 		}
 	})

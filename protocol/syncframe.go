@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 type FrameType byte
 
 const (
-	FrameHello     FrameType = 1 // initiator → responder: the room name
+	FrameHello     FrameType = 1 // both ways first: room and horizon (Hello)
 	FrameReconcile FrameType = 2 // a set-reconciliation message, either way
 	FrameEnvelope  FrameType = 3 // one encoded envelope
 	FrameWant      FrameType = 4 // initiator → responder: IDs it lacks
@@ -87,4 +88,36 @@ func DecodeIDs(b []byte) ([]ID, error) {
 		copy(ids[i][:], b[i*size:])
 	}
 	return ids, nil
+}
+
+// Hello opens a sync: the room, and the sender's horizon, the Lamport clock
+// up to which it has dropped history by its retention rule (0 for a node
+// that keeps everything). Both sides reconcile only what lies above the
+// larger horizon, so a pruned store is never sent old history again.
+type Hello struct {
+	Room    string
+	Horizon uint64
+}
+
+// EncodeHello builds a Hello frame's payload: the room name, a zero byte,
+// then the horizon as a uvarint.
+func EncodeHello(h Hello) []byte {
+	b := append([]byte(h.Room), 0)
+	return binary.AppendUvarint(b, h.Horizon)
+}
+
+// DecodeHello reads a Hello frame's payload.
+func DecodeHello(b []byte) (Hello, error) {
+	room, rest, ok := bytes.Cut(b, []byte{0})
+	if !ok {
+		return Hello{}, fmt.Errorf("%w: hello without horizon", ErrFrame)
+	}
+	if err := ValidateRoomName(string(room)); err != nil {
+		return Hello{}, fmt.Errorf("%w: hello: %w", ErrFrame, err)
+	}
+	h, n := binary.Uvarint(rest)
+	if n <= 0 || n != len(rest) {
+		return Hello{}, fmt.Errorf("%w: hello horizon", ErrFrame)
+	}
+	return Hello{Room: string(room), Horizon: h}, nil
 }
