@@ -109,3 +109,12 @@ func mustJoin(t testing.TB, room string, nodes ...*Node) {
 		}
 	}
 }
+
+func mustParseID(t testing.TB, s string) protocol.ID {
+	t.Helper()
+	id, err := protocol.ParseID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
