@@ -162,3 +162,10 @@ func addrsOf(h host.Host, p peer.ID) []ma.Multiaddr {
 	}
 	return out
 }
+
+// forget stops keeping p connected.
+func (d *dialer) forget(p peer.ID) {
+	d.mu.Lock()
+	delete(d.wanted, p)
+	d.mu.Unlock()
+}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"io"
 	"log/slog"
 	"testing"
@@ -118,3 +119,5 @@ func mustParseID(t testing.TB, s string) protocol.ID {
 	}
 	return id
 }
+
+func peerInfo(n *Node) peer.AddrInfo { return peer.AddrInfo{ID: n.ID(), Addrs: n.host.Addrs()} }

@@ -73,6 +73,7 @@ type Node struct {
 	store   *store.Store
 	metrics *metrics
 	dialer  *dialer
+	gater   *gater
 	mdns    mdns.Service
 
 	ctx    context.Context // ends when Close starts
@@ -137,6 +138,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		key:      key,
 		store:    st,
 		metrics:  newMetrics(cfg.Registry),
+		gater:    newGater(),
 		rooms:    map[string]*room{},
 		names:    map[peer.ID]string{},
 		queued:   map[string][]protocol.Message{},
