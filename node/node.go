@@ -54,6 +54,8 @@ type Config struct {
 	Rooms []string
 	// MaxEvents bounds the event log; zero means the store's default.
 	MaxEvents int
+	// RateLimit bounds how fast one author may post into a room.
+	RateLimit RateLimit
 	// Retention bounds each room's stored history (a store node's setting).
 	// The zero value keeps everything.
 	Retention store.Retention
@@ -74,6 +76,7 @@ type Node struct {
 	metrics *metrics
 	dialer  *dialer
 	gater   *gater
+	limits  *authorLimits
 	mdns    mdns.Service
 
 	ctx    context.Context // ends when Close starts
@@ -139,6 +142,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		store:    st,
 		metrics:  newMetrics(cfg.Registry),
 		gater:    newGater(),
+		limits:   newAuthorLimits(cfg.RateLimit),
 		rooms:    map[string]*room{},
 		names:    map[peer.ID]string{},
 		queued:   map[string][]protocol.Message{},

@@ -174,6 +174,11 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 		if err != nil {
 			return pubsub.ValidationReject
 		}
+		if !n.limits.allow(roomName, rcv.env.Author) {
+			// Ignore, not Reject: the peer that forwarded it may be honest.
+			n.metrics.rejected.WithLabelValues("rate_limited").Inc()
+			return pubsub.ValidationIgnore
+		}
 		m.ValidatorData = rcv
 		return pubsub.ValidationAccept
 	}

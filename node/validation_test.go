@@ -96,3 +96,35 @@ func TestForgedOrCorruptEnvelopesFromAPeerAreDroppedAndCounted(t *testing.T) {
 		t.Fatalf("%d messages stored, want only the valid one", got)
 	}
 }
+
+func TestAFloodingAuthorIsCutToItsRateLimit(t *testing.T) {
+	victim := testNode(t, "", func(c *Config) { c.RateLimit = RateLimit{PerSecond: 1, Burst: 10} })
+	mustJoin(t, "flood", victim)
+	key, _, _ := crypto.GenerateEd25519Key(rand.Reader)
+	h, err := newHost(key, []string{"/ip4/127.0.0.1/tcp/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ps, _ := newPubSub(ctx, h)
+	topic, _ := ps.Join(protocol.Topic("flood"))
+	topic.Subscribe()
+	if err := h.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.host.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "flooder in the topic", func() bool { return roomPeers(victim, "flood") == 1 })
+	for i := 0; i < 100; i++ {
+		data := signed(t, key, "flood", func(e *protocol.Envelope) { e.Lamport = uint64(i + 1) })
+		if err := topic.Publish(ctx, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "the flood to be judged", func() bool {
+		return testutil.ToFloat64(victim.metrics.rejected.WithLabelValues("rate_limited")) >= 85
+	})
+	if got := len(historyIDs(t, victim, "flood")); got > 15 || got < 10 {
+		t.Fatalf("%d of 100 flooded messages stored, want about the burst of 10", got)
+	}
+}
