@@ -44,9 +44,7 @@ func (n *Node) Subscribe(ctx context.Context, since uint64) (<-chan protocol.Eve
 		return nil, err
 	}
 	ch := make(chan protocol.Event)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	started := n.goTracked(func() {
 		defer close(ch)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -83,7 +81,10 @@ func (n *Node) Subscribe(ctx context.Context, since uint64) (<-chan protocol.Eve
 				}
 			}
 		}
-	}()
+	})
+	if !started {
+		return nil, Errorf(CodeUnavailable, "node is shutting down")
+	}
 	return ch, nil
 }
 

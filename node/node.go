@@ -81,7 +81,8 @@ type Node struct {
 
 	ctx    context.Context // ends when Close starts
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // every goroutine the node starts, via goTracked
+	closed bool           // set by Close, guarded by mu: no new goroutines after it
 
 	mu    sync.Mutex
 	rooms map[string]*room // guarded by mu
@@ -169,13 +170,11 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	n.dialer = newDialer(n.host, n.log)
 	n.startSync()
-	n.wg.Add(1)
-	go func() { defer n.wg.Done(); n.dialer.run(n.ctx) }()
-	n.wg.Add(4)
-	go func() { defer n.wg.Done(); n.runRetention(n.ctx) }()
-	go func() { defer n.wg.Done(); n.rememberPeers(n.ctx) }()
-	go func() { defer n.wg.Done(); n.runPresence(n.ctx) }()
-	go func() { defer n.wg.Done(); n.runDelivered(n.ctx) }()
+	n.goTracked(func() { n.dialer.run(n.ctx) })
+	n.goTracked(func() { n.runRetention(n.ctx) })
+	n.goTracked(func() { n.rememberPeers(n.ctx) })
+	n.goTracked(func() { n.runPresence(n.ctx) })
+	n.goTracked(func() { n.runDelivered(n.ctx) })
 
 	if err := n.loadKnownPeers(ctx); err != nil {
 		return nil, err
@@ -209,6 +208,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 // dialer, the host and finally the store, which finishes queued writes.
 func (n *Node) Close() error {
 	n.sayGoodbye()
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
 	n.cancel()
 	var errs []error
 	if n.mdns != nil {
@@ -255,4 +257,22 @@ func (n *Node) sayGoodbye() {
 	for _, r := range n.Rooms() {
 		n.sendPresence(r.Name, protocol.StatusOffline, 0)
 	}
+}
+
+// goTracked runs fn in a goroutine that Close waits for. It returns false,
+// and runs nothing, once Close has begun: work that arrives during shutdown
+// (a sync stream, a subscriber) is refused rather than racing the store's
+// closing.
+func (n *Node) goTracked(fn func()) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn()
+	}()
+	return true
 }

@@ -75,7 +75,9 @@ func (n *Node) JoinRoom(ctx context.Context, name string) error {
 
 func (n *Node) openRoom(name string) (*room, error) {
 	topicName := protocol.Topic(name)
-	if err := n.pubsub.RegisterTopicValidator(topicName, n.validator(name)); err != nil {
+	// Inline validation runs in gossipsub's validation workers instead of
+	// a throttled goroutine per message, which drops messages in bursts.
+	if err := n.pubsub.RegisterTopicValidator(topicName, n.validator(name), pubsub.WithValidatorInline(true)); err != nil {
 		return nil, Errorf(CodeInternal, "register validator for %s: %w", name, err)
 	}
 	topic, err := n.pubsub.Join(topicName)

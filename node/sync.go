@@ -19,7 +19,7 @@ import (
 
 const (
 	syncTimeout  = 2 * time.Minute
-	syncInterval = 30 * time.Second
+	syncInterval = 10 * time.Second
 	// maxSyncRounds stops a hostile or broken responder from keeping a
 	// reconciliation going forever; honest peers converge in a few rounds
 	// (about log16 of the history size).
@@ -35,9 +35,17 @@ type syncKey struct {
 // startSync serves the sync protocol and starts the periodic sync loop.
 func (n *Node) startSync() {
 	n.syncing = map[syncKey]bool{}
-	n.host.SetStreamHandler(protocol.SyncProtocol, n.serveSync)
-	n.wg.Add(1)
-	go func() { defer n.wg.Done(); n.syncPeriodically(n.ctx) }()
+	n.host.SetStreamHandler(protocol.SyncProtocol, func(s network.Stream) {
+		// The handler's own goroutine belongs to libp2p; the work is
+		// tracked so that Close waits for it before closing the store.
+		done := make(chan struct{})
+		if !n.goTracked(func() { defer close(done); n.serveSync(s) }) {
+			s.Reset()
+			return
+		}
+		<-done
+	})
+	n.goTracked(func() { n.syncPeriodically(n.ctx) })
 }
 
 // requestSync reconciles room with p in the background. A request for a
@@ -55,12 +63,12 @@ func (n *Node) requestSync(room string, p peer.ID) {
 		n.mu.Unlock()
 		return
 	}
-	if n.ctx.Err() != nil {
+	if n.closed {
 		n.mu.Unlock()
 		return
 	}
 	n.syncing[k] = true
-	n.wg.Add(1)
+	n.wg.Add(1) // as goTracked does; n.mu is held
 	n.mu.Unlock()
 	go func() {
 		defer n.wg.Done()
