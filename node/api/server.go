@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/peerchat/peerchat/node"
 )
@@ -19,6 +20,9 @@ import (
 // characters, which is at most 64 KiB of UTF-8; JSON escaping can double
 // that.
 const MaxBodyBytes = 256 << 10
+
+// CommandTimeout bounds every request but the event streams.
+const CommandTimeout = 30 * time.Second
 
 // Options configure a Server.
 type Options struct {
@@ -61,21 +65,26 @@ func New(n *node.Node, opts Options) *Server {
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /v1/node", s.getNode)
-	s.mux.HandleFunc("GET /v1/peers", s.getPeers)
-	s.mux.HandleFunc("GET /v1/rooms", s.getRooms)
-	s.mux.HandleFunc("PUT /v1/rooms/{room}", s.joinRoom)
-	s.mux.HandleFunc("DELETE /v1/rooms/{room}", s.leaveRoom)
-	s.mux.HandleFunc("POST /v1/rooms/{room}/messages", s.postMessage)
-	s.mux.HandleFunc("GET /v1/rooms/{room}/messages", s.getMessages)
-	s.mux.HandleFunc("POST /v1/rooms/{room}/typing", s.postTyping)
-	s.mux.HandleFunc("POST /v1/rooms/{room}/read", s.postRead)
-	s.mux.HandleFunc("GET /v1/rooms/{room}/members", s.getMembers)
-	s.mux.HandleFunc("PUT /v1/presence", s.putPresence)
-	s.mux.HandleFunc("GET /v1/sync", s.getSync)
+	// Commands get a deadline: a stuck disk must not hold a client, or a
+	// connection, forever. The event streams bound their own time.
+	cmd := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, http.TimeoutHandler(h, CommandTimeout, `{"error":{"code":"unavailable","message":"the node did not answer in time","retry":true}}`))
+	}
+	cmd("GET /v1/node", s.getNode)
+	cmd("GET /v1/peers", s.getPeers)
+	cmd("GET /v1/rooms", s.getRooms)
+	cmd("PUT /v1/rooms/{room}", s.joinRoom)
+	cmd("DELETE /v1/rooms/{room}", s.leaveRoom)
+	cmd("POST /v1/rooms/{room}/messages", s.postMessage)
+	cmd("GET /v1/rooms/{room}/messages", s.getMessages)
+	cmd("POST /v1/rooms/{room}/typing", s.postTyping)
+	cmd("POST /v1/rooms/{room}/read", s.postRead)
+	cmd("GET /v1/rooms/{room}/members", s.getMembers)
+	cmd("PUT /v1/presence", s.putPresence)
+	cmd("GET /v1/sync", s.getSync)
 	s.mux.HandleFunc("GET /v1/events", s.pollEvents)
-	s.mux.HandleFunc("GET /v1/events/sse", s.eventsSSE)
 	s.mux.HandleFunc("GET /v1/events/ws", s.eventsWebSocket)
+	s.mux.HandleFunc("GET /v1/events/sse", s.eventsSSE)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

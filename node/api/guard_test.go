@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestForeignHostIsRefusedToStopDNSRebinding(t *testing.T) {
+	a := startAPINode(t, "")
+	req, _ := http.NewRequest("GET", a.srv.URL+"/v1/node", nil)
+	req.Host = "evil.example:80"
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("foreign Host: %d, want 403", resp.StatusCode)
+	}
+	port := a.srv.URL[strings.LastIndex(a.srv.URL, ":")+1:]
+	req.Host = "localhost:" + port
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("localhost on the API's port: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestForeignOriginIsRefusedEvenWithTheToken(t *testing.T) {
+	a := startAPINode(t, "")
+	a.join("o")
+	for _, path := range []string{"/v1/rooms/o/messages", "/v1/events", "/v1/events/sse"} {
+		method := "GET"
+		if strings.HasSuffix(path, "messages") {
+			method = "POST"
+		}
+		req, _ := http.NewRequest(method, a.srv.URL+path, strings.NewReader(`{"text":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Origin", "http://evil.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("%s %s from a foreign origin: %d, want 403", method, path, resp.StatusCode)
+		}
+	}
+	if n := len(a.history("o")); n != 0 {
+		t.Fatalf("a foreign page stored %d messages", n)
+	}
+}
+
+func TestCrossSiteWebSocketIsRefused(t *testing.T) {
+	a := startAPINode(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/v1/events/ws"
+	// A hostile page's browser sends the user's cookie and its own Origin.
+	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{
+		"Cookie": {CookieName + "=" + testToken},
+		"Origin": {"http://evil.example"},
+	}})
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("cross-site WebSocket: err=%v resp=%v, want 403", err, resp)
+	}
+	// The node's own page is let in.
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{
+		"Cookie": {CookieName + "=" + testToken},
+		"Origin": {a.srv.URL},
+	}})
+	if err != nil {
+		t.Fatalf("same-origin WebSocket: %v", err)
+	}
+	c.CloseNow()
+}
+
+func TestSignInLinkSetsACookieThatAuthorizesTheUI(t *testing.T) {
+	a := startAPINode(t, "")
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(a.srv.URL + "/auth?token=wrong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("wrong token link: %d", resp.StatusCode)
+	}
+	resp, err = client.Get(a.srv.URL + "/auth?token=" + testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
+		t.Fatalf("sign-in link ended at %s with %d", resp.Request.URL, resp.StatusCode)
+	}
+	resp, err = client.Get(a.srv.URL + "/v1/node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("API with the cookie: %d", resp.StatusCode)
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Request.Cookies() {
+		if c.Name == CookieName {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatal("no cookie sent")
+	}
+}
+
+func TestTheUIPageLoadsWithoutTheToken(t *testing.T) {
+	a := startAPINode(t, "")
+	resp, err := http.Get(a.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("UI page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
