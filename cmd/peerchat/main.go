@@ -80,7 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (see peerchat -h)", fs.Arg(0))
 	}
-	cfg.node.ListenAddrs, cfg.node.Bootstrap, cfg.node.Rooms = listen, bootstrap, join
+	cfg.node.ListenAddrs, cfg.node.Bootstrap, cfg.node.Rooms = listen.values, bootstrap.values, join.values
 	if len(cfg.node.Rooms) == 0 {
 		cfg.node.Rooms = []string{"lobby"}
 	}
