@@ -54,6 +54,9 @@ type Config struct {
 	Rooms []string
 	// MaxEvents bounds the event log; zero means the store's default.
 	MaxEvents int
+	// MinFreeBytes is the disk space below which writes are refused with a
+	// clear error; zero means the store's default (64 MiB).
+	MinFreeBytes int64
 	// RateLimit bounds how fast one author may post into a room.
 	RateLimit RateLimit
 	// Retention bounds each room's stored history (a store node's setting).
@@ -132,7 +135,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{MaxEvents: cfg.MaxEvents, Logger: cfg.Logger})
+	st, err := store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{MaxEvents: cfg.MaxEvents, Logger: cfg.Logger, MinFreeBytes: cfg.MinFreeBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -122,6 +122,10 @@ func (s *Store) commitBatch(first *write) {
 		}
 		break
 	}
+	if err := s.checkSpace(); err != nil {
+		s.fail(batch, err)
+		return
+	}
 	b, err := s.db.Batch(ctx)
 	if err != nil {
 		s.fail(batch, fmt.Errorf("start batch: %w", err))

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	ds "github.com/ipfs/go-datastore"
@@ -28,10 +29,16 @@ type Options struct {
 	MaxEvents int
 	// Logger receives storage warnings. Nil means slog.Default().
 	Logger *slog.Logger
+	// MinFreeBytes is the free space the store keeps on its disk: writes
+	// are refused with ErrDiskFull below it. Pebble treats a failed write
+	// as fatal and ends the process, so the store stops well before the
+	// disk does. Zero means 64 MiB; negative turns the check off.
+	MinFreeBytes int64
 }
 
 // Store is a node's durable state. It is safe for concurrent use.
 type Store struct {
+	dir  string
 	db   *pebbleds.Datastore
 	opts Options
 	log  *slog.Logger
@@ -43,8 +50,10 @@ type Store struct {
 
 	lamport atomic.Uint64
 
-	// nextSeq is owned by the committer goroutine after Open returns.
-	nextSeq uint64
+	// Owned by the committer goroutine after Open returns.
+	nextSeq        uint64
+	lastSpaceCheck time.Time
+	spaceErr       error
 
 	events eventTail
 }
@@ -57,11 +66,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MinFreeBytes == 0 {
+		opts.MinFreeBytes = 64 << 20
+	}
 	db, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.Sync))
 	if err != nil {
 		return nil, fmt.Errorf("open datastore in %s: %w", dir, err)
 	}
 	s := &Store{
+		dir:    dir,
 		db:     db,
 		opts:   opts,
 		log:    opts.Logger,
