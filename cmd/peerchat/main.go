@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type config struct {
 	node    node.Config
 	api     string
+	metrics string
+	store   bool
 	verbose bool
 }
 
@@ -71,6 +73,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Var(&join, "join", "room to join at start (repeatable; default lobby)")
 	fs.StringVar(&cfg.node.Name, "name", "", "display name (default: the host name)")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log debug messages")
+	fs.StringVar(&cfg.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
+	fs.BoolVar(&cfg.store, "store", false, "keep the joined rooms' history for peers that are offline (default retention 720h and 1 GiB per room)")
+	fs.DurationVar(&cfg.node.Retention.MaxAge, "retention", 0, "drop messages older than this (0 keeps them)")
+	fs.Int64Var(&cfg.node.Retention.MaxBytes, "retention-bytes", 0, "drop the oldest messages of a room beyond this many bytes (0 keeps them)")
 	if err := applyEnv(fs); err != nil {
 		return cfg, err
 	}
@@ -83,6 +89,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.node.ListenAddrs, cfg.node.Bootstrap, cfg.node.Rooms = listen.values, bootstrap.values, join.values
 	if len(cfg.node.Rooms) == 0 {
 		cfg.node.Rooms = []string{"lobby"}
+	}
+	if cfg.store && cfg.node.Retention.MaxAge == 0 && cfg.node.Retention.MaxBytes == 0 {
+		cfg.node.Retention.MaxAge, cfg.node.Retention.MaxBytes = 720*time.Hour, 1<<30
+	}
+	if cfg.node.Retention.MaxAge < 0 || cfg.node.Retention.MaxBytes < 0 {
+		return cfg, fmt.Errorf("--retention and --retention-bytes must not be negative")
 	}
 	return cfg, nil
 }
@@ -148,7 +160,8 @@ func runNode(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg.node.Logger = logger
-	cfg.node.Registry = prometheus.NewRegistry()
+	reg := prometheus.NewRegistry()
+	cfg.node.Registry = reg
 
 	// Take the API port first: a busy port should fail before the node
 	// starts, with a message that says which flag to change.
@@ -157,6 +170,13 @@ func runNode(ctx context.Context, cfg config, stdout io.Writer) error {
 		return fmt.Errorf("cannot listen on the API address %s (change it with --api): %w", cfg.api, err)
 	}
 	defer ln.Close()
+	metricsLn, err := listenMetrics(cfg.metrics)
+	if err != nil {
+		return err
+	}
+	if metricsLn != nil {
+		defer metricsLn.Close()
+	}
 	token, err := api.LoadOrCreateToken(cfg.node.DataDir)
 	if err != nil {
 		return err
@@ -172,6 +192,16 @@ func runNode(ctx context.Context, cfg config, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "listening: %s\n", a)
 	}
 	fmt.Fprintf(stdout, "API: http://%s (token in %s)\n", ln.Addr(), filepath.Join(cfg.node.DataDir, api.TokenFile))
+	fmt.Fprintf(stdout, "web UI: %s\n", api.LoginURL(ln.Addr().String(), token))
+	if !isLoopback(ln.Addr().String()) {
+		logger.Warn("the API listens beyond loopback: anyone who can reach " + ln.Addr().String() + " and holds the token can drive this node")
+	}
+	if metricsLn != nil {
+		msrv := metricsServer(reg)
+		go msrv.Serve(metricsLn)
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", metricsLn.Addr())
+	}
 
 	srv := &http.Server{
 		Handler:           api.New(n, api.Options{Token: token, Logger: logger}),
