@@ -107,30 +107,7 @@ func (s *Store) MessagesAfter(ctx context.Context, room string, after, upto *Ite
 	if upto != nil {
 		upper = messageKey(room, orderKey(upto.Lamport, upto.ID)) + "\x00"
 	}
-	var (
-		msgs    []protocol.Message
-		scanErr error
-	)
-	err := s.scan(lower, upper, true, func(_ string, v []byte) bool {
-		env, err := protocol.DecodeStored(v)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		m, err := protocol.MessageFromEnvelope(env)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		msgs = append(msgs, m)
-		return len(msgs) < limit
-	})
-	if err == nil {
-		err = scanErr
-	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	msgs, _, err := s.newestMessages(lower, upper, limit)
 	return msgs, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	ds "github.com/ipfs/go-datastore"
@@ -72,28 +73,37 @@ func (s *Store) History(ctx context.Context, room string, before *protocol.ID, l
 		}
 		upper = messageKey(room, order)
 	}
+	msgs, more, err := s.newestMessages(roomPrefix(room), upper, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	return msgs, more, nil
+}
+
+// newestMessages decodes up to limit messages of the key range [lower,
+// upper), the newest ones, and returns them oldest first, with whether
+// older ones remain in the range.
+func (s *Store) newestMessages(lower, upper string, limit int) ([]protocol.Message, bool, error) {
 	var (
 		msgs    []protocol.Message
 		more    bool
 		scanErr error
 	)
-	err := s.scan(roomPrefix(room), upper, true, func(_ string, v []byte) bool {
+	err := s.scan(lower, upper, true, func(_ string, v []byte) bool {
 		if len(msgs) == limit {
 			more = true
 			return false
 		}
 		env, err := protocol.DecodeStored(v)
-		if err != nil {
-			scanErr = err
-			return false
+		if err == nil {
+			var m protocol.Message
+			if m, err = protocol.MessageFromEnvelope(env); err == nil {
+				msgs = append(msgs, m)
+				return true
+			}
 		}
-		m, err := protocol.MessageFromEnvelope(env)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		msgs = append(msgs, m)
-		return true
+		scanErr = err
+		return false
 	})
 	if err == nil {
 		err = scanErr
@@ -101,9 +111,7 @@ func (s *Store) History(ctx context.Context, room string, before *protocol.ID, l
 	if err != nil {
 		return nil, false, err
 	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	slices.Reverse(msgs)
 	return msgs, more, nil
 }
 
