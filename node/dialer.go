@@ -110,7 +110,9 @@ func (d *dialer) run(ctx context.Context) {
 			if r.dialing {
 				continue
 			}
-			if d.host.Network().Connectedness(p) == network.Connected {
+			// A relayed (limited) connection counts: hole punching, not
+			// this loop, upgrades it to a direct one.
+			if c := d.host.Network().Connectedness(p); c == network.Connected || c == network.Limited {
 				r.backoff = minRedial
 				continue
 			}
@@ -137,6 +139,9 @@ func (d *dialer) dial(ctx context.Context, p peer.ID) {
 	if r, ok := d.wanted[p]; ok {
 		r.dialing = false
 		if err == nil {
+			// Never redial sooner than minRedial, even if the connection
+			// just made is gone again at once.
+			r.next = time.Now().Add(jitter(minRedial))
 			r.backoff = minRedial
 		} else {
 			r.next = time.Now().Add(jitter(r.backoff))

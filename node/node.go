@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -66,6 +67,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the node's metrics. Nil means they are not exported.
 	Registry prometheus.Registerer
+	// Relays are circuit relay addresses, each ending in /p2p/ID, that the
+	// node keeps a reservation with and finds room peers through (see
+	// relayclient.go).
+	Relays []string
+	// HostOptions and PubSubOptions are added to the libp2p host's and
+	// gossipsub's options; the relay service (package relay) uses them.
+	HostOptions   []libp2p.Option
+	PubSubOptions []pubsub.Option
 }
 
 // Node is a running peerchat node. Its methods are safe for concurrent use.
@@ -81,6 +90,7 @@ type Node struct {
 	gater   *gater
 	limits  *authorLimits
 	mdns    mdns.Service
+	relay   *relayClient
 
 	ctx    context.Context // ends when Close starts
 	cancel context.CancelFunc
@@ -159,10 +169,14 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 			n.Close()
 		}
 	}()
-	if n.host, err = newHost(key, cfg.ListenAddrs); err != nil {
+	if err = n.startHost(key); err != nil {
 		return nil, err
 	}
-	if n.pubsub, err = newPubSub(n.ctx, n.host); err != nil {
+	psOpts := []pubsub.Option{
+		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
+		pubsub.WithRawTracer(syncOnDrop{requestSync: n.requestSync}),
+	}
+	if n.pubsub, err = newPubSub(n.ctx, n.host, append(psOpts, cfg.PubSubOptions...)...); err != nil {
 		return nil, err
 	}
 	if err := n.loadPresence(ctx); err != nil {
@@ -172,6 +186,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.dialer = newDialer(n.host, n.log)
+	n.relay.start()
 	n.startSync()
 	n.goTracked(func() { n.dialer.run(n.ctx) })
 	n.goTracked(func() { n.runRetention(n.ctx) })
@@ -257,8 +272,8 @@ func (n *Node) sayGoodbye() {
 	if n.ctx == nil || n.ctx.Err() != nil || n.pubsub == nil {
 		return
 	}
-	for _, r := range n.Rooms() {
-		n.sendPresence(r.Name, protocol.StatusOffline, 0)
+	for _, name := range n.roomNames() {
+		n.sendPresence(name, protocol.StatusOffline, 0)
 	}
 }
 

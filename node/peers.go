@@ -26,6 +26,8 @@ type PeerInfo struct {
 	Name       string   `json:"name"`
 	Addrs      []string `json:"addrs"`
 	Connection string   `json:"connection"`
+	// Relay is the peer ID of the relay a relayed link goes through.
+	Relay string `json:"relay,omitempty"`
 }
 
 // Peers lists the connected peers, with whether each link is direct or
@@ -37,18 +39,23 @@ func (n *Node) Peers() []PeerInfo {
 		if len(conns) == 0 {
 			continue
 		}
-		kind := ConnRelayed
+		kind, via := ConnRelayed, ""
 		var addrs []string
 		for _, c := range conns {
 			addrs = append(addrs, c.RemoteMultiaddr().String())
 			if !isRelayed(c.RemoteMultiaddr()) {
 				kind = ConnDirect
+			} else if via == "" {
+				via = relayOf(c.RemoteMultiaddr())
 			}
+		}
+		if kind == ConnDirect {
+			via = ""
 		}
 		n.mu.Lock()
 		name := n.names[p]
 		n.mu.Unlock()
-		out = append(out, PeerInfo{ID: p.String(), Name: name, Addrs: addrs, Connection: kind})
+		out = append(out, PeerInfo{ID: p.String(), Name: name, Addrs: addrs, Connection: kind, Relay: via})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

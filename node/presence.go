@@ -19,6 +19,9 @@ const (
 	// renewals fit in a lease, so one lost announcement changes nothing,
 	// and a peer killed with no goodbye shows offline within about 20 s.
 	presenceLease = 20 * time.Second
+	// joinAnnounceDelay is about how long a node waits after a peer
+	// joins a room before announcing itself there (see announceOnJoin).
+	joinAnnounceDelay = 300 * time.Millisecond
 	// seenSaveEvery bounds how often last_seen is written per peer.
 	seenSaveEvery = 30 * time.Second
 )
@@ -79,8 +82,8 @@ func (n *Node) SetPresence(ctx context.Context, status string) error {
 	if changed {
 		now := time.Now().UTC()
 		n.appendEvent(ctx, protocol.Event{Type: protocol.EventPresence, PeerID: n.ID().String(), Name: n.cfg.Name, Status: status, LastSeen: &now})
-		for _, r := range n.Rooms() {
-			n.announcePresence(r.Name)
+		for _, name := range n.roomNames() {
+			n.announcePresence(name)
 		}
 	}
 	return nil
@@ -113,8 +116,8 @@ func (n *Node) runPresence(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-renew.C:
-			for _, r := range n.Rooms() {
-				n.announcePresence(r.Name)
+			for _, name := range n.roomNames() {
+				n.announcePresence(name)
 			}
 		case <-expire.C:
 			n.expirePresence(ctx)

@@ -15,6 +15,10 @@ import (
 // delivered receipt per room per interval covers every message before it.
 const deliveredEvery = 500 * time.Millisecond
 
+// deliveredPeersPerTick is how many peers a room may have before its
+// delivered receipts slow down (see deliveredInterval).
+const deliveredPeersPerTick = 8
+
 // maxStatusEvents bounds the message.status events one receipt produces.
 const maxStatusEvents = 200
 
@@ -166,7 +170,12 @@ func (n *Node) applyMarker(ctx context.Context, env *protocol.Envelope, b protoc
 			}
 		}
 	}
-	if err := n.store.PutMarker(ctx, env.Room, env.Author.String(), b.Kind, env.Bytes(), events...); err != nil {
+	// The local user's own marker is on disk before it is published; a
+	// peer's is written without waiting, so a burst of receipts never
+	// holds up the room's read loop on the disk. A peer's marker lost in a
+	// crash comes back with the next sync.
+	own := env.Author == n.ID()
+	if err := n.store.PutMarker(ctx, own, env.Room, env.Author.String(), b.Kind, env.Bytes(), events...); err != nil {
 		if had {
 			rs.markers[k] = prev
 		} else {
@@ -214,22 +223,31 @@ func (n *Node) dueDelivered(room string) {
 	n.receipts.mu.Unlock()
 }
 
-// runDelivered sends, every deliveredEvery, one delivered receipt per room
-// that received messages, up to the newest message stored.
+// runDelivered sends one delivered receipt per room that received
+// messages, up to the newest message stored, at most once per
+// deliveredInterval of that room.
 func (n *Node) runDelivered(ctx context.Context) {
 	t := time.NewTicker(deliveredEvery)
 	defer t.Stop()
+	last := map[string]time.Time{} // owned by this goroutine
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		now := time.Now()
+		var rooms []string
 		n.receipts.mu.Lock()
-		due := n.receipts.due
-		n.receipts.due = map[string]bool{}
+		for room := range n.receipts.due {
+			if now.Sub(last[room]) >= n.deliveredInterval(room) {
+				rooms = append(rooms, room)
+				delete(n.receipts.due, room)
+			}
+		}
 		n.receipts.mu.Unlock()
-		for room := range due {
+		for _, room := range rooms {
+			last[room] = now
 			// Let the store catch up with what was queued, then acknowledge
 			// the newest message.
 			if err := n.store.Flush(ctx); err != nil {
@@ -245,6 +263,21 @@ func (n *Node) runDelivered(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// deliveredInterval grows with the room. Every member verifies every
+// other member's receipts, so at a fixed interval a room of N members
+// would cost each of them N verifications per interval; stretching the
+// interval with N keeps that near deliveredPeersPerTick per tick per
+// member, whatever the room's size. A room of up to 8 members
+// acknowledges every half second.
+func (n *Node) deliveredInterval(room string) time.Duration {
+	r, err := n.joined(room)
+	if err != nil {
+		return deliveredEvery
+	}
+	peers := len(r.topic.ListPeers())
+	return deliveredEvery * time.Duration(max(1, (peers+deliveredPeersPerTick-1)/deliveredPeersPerTick))
 }
 
 // Unread counts the messages of room after the local read marker that

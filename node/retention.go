@@ -26,8 +26,8 @@ func (n *Node) runRetention(ctx context.Context) {
 	t := time.NewTicker(retentionEvery)
 	defer t.Stop()
 	for {
-		for _, info := range n.Rooms() {
-			n.pruneRoom(ctx, info.Name)
+		for _, name := range n.roomNames() {
+			n.pruneRoom(ctx, name)
 		}
 		select {
 		case <-ctx.Done():

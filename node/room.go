@@ -23,6 +23,10 @@ type room struct {
 	events *pubsub.TopicEventHandler
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// peerJoined wakes announceOnJoin; it holds at most one wake-up, so a
+	// burst of joins costs one announcement.
+	peerJoined chan struct{}
 }
 
 // received is what the topic validator hands to the read loop, so that an
@@ -85,6 +89,11 @@ func (n *Node) openRoom(name string) (*room, error) {
 		n.pubsub.UnregisterTopicValidator(topicName)
 		return nil, Errorf(CodeInternal, "join topic %s: %w", name, err)
 	}
+	if err := topic.SetScoreParams(roomScoreParams()); err != nil {
+		topic.Close()
+		n.pubsub.UnregisterTopicValidator(topicName)
+		return nil, Errorf(CodeInternal, "score params for %s: %w", name, err)
+	}
 	events, err := topic.EventHandler()
 	if err != nil {
 		topic.Close()
@@ -99,10 +108,11 @@ func (n *Node) openRoom(name string) (*room, error) {
 		return nil, Errorf(CodeInternal, "subscribe to %s: %w", name, err)
 	}
 	ctx, cancel := context.WithCancel(n.ctx)
-	r := &room{name: name, topic: topic, sub: sub, events: events, cancel: cancel}
-	r.wg.Add(2)
+	r := &room{name: name, topic: topic, sub: sub, events: events, cancel: cancel, peerJoined: make(chan struct{}, 1)}
+	r.wg.Add(3)
 	go func() { defer r.wg.Done(); n.readRoom(ctx, r) }()
 	go func() { defer r.wg.Done(); n.watchRoomPeers(ctx, r) }()
+	go func() { defer r.wg.Done(); n.announceOnJoin(ctx, r) }()
 	return r, nil
 }
 
@@ -150,6 +160,19 @@ func (n *Node) Rooms() []RoomInfo {
 	return out
 }
 
+// roomNames lists the joined rooms, sorted, without the unread counts
+// that Rooms computes by reading the store.
+func (n *Node) roomNames() []string {
+	n.mu.Lock()
+	out := make([]string, 0, len(n.rooms))
+	for name := range n.rooms {
+		out = append(out, name)
+	}
+	n.mu.Unlock()
+	sort.Strings(out)
+	return out
+}
+
 // joined returns the room if it is joined.
 func (n *Node) joined(name string) (*room, error) {
 	if err := protocol.ValidateRoomName(name); err != nil {
@@ -173,6 +196,9 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 			return pubsub.ValidationAccept // our own send, stored before it was published
 		}
 		rcv, err := n.checkEnvelope(roomName, m.Data)
+		if errors.Is(err, errStale) {
+			return pubsub.ValidationIgnore // it may have gone stale on the way
+		}
 		if err != nil {
 			return pubsub.ValidationReject
 		}
@@ -298,8 +324,38 @@ func (n *Node) watchRoomPeers(ctx context.Context, r *room) {
 		}
 		if ev.Type == pubsub.PeerJoin {
 			n.requestSync(r.name, ev.Peer)
-			n.announcePresence(r.name)
+			select {
+			case r.peerJoined <- struct{}{}:
+			default:
+			}
 		}
+	}
+}
+
+// announceOnJoin tells peers that joined the room who is here, without
+// waiting for the next renewal. Joins come in bursts when a network forms
+// (every node sees each of its links join), so announcements wait a
+// jittered joinAnnounceDelay and cover every join seen meanwhile: one
+// announcement per burst, not one per join per node.
+func (n *Node) announceOnJoin(ctx context.Context, r *room) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.peerJoined:
+		}
+		t := time.NewTimer(jitter(joinAnnounceDelay))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		select { // joins seen while waiting are covered by this announcement
+		case <-r.peerJoined:
+		default:
+		}
+		n.announcePresence(r.name)
 	}
 }
 

@@ -111,9 +111,15 @@ func TestPresenceShowsAwayAndOfflineAfterACrash(t *testing.T) {
 	start := time.Now()
 	waitFor(t, 30*time.Second, "a offline on b after its crash", func() bool { return statusOf(b, a.ID().String()) == protocol.StatusOffline })
 	t.Logf("crashed peer shown offline after %s", time.Since(start).Round(100*time.Millisecond))
-	evs := eventsOf(t, b, 0, protocol.EventPresence)
-	last := evs[len(evs)-1]
-	if last.PeerID != a.ID().String() || last.Status != protocol.StatusOffline || last.LastSeen == nil {
+	// The event is appended to the log without waiting for the disk, so it
+	// may land a moment after the member list changed.
+	var last protocol.Event
+	waitFor(t, 2*time.Second, "offline event on b", func() bool {
+		evs := eventsOf(t, b, 0, protocol.EventPresence)
+		last = evs[len(evs)-1]
+		return last.Status == protocol.StatusOffline
+	})
+	if last.PeerID != a.ID().String() || last.LastSeen == nil {
 		t.Fatalf("last presence event = %+v", last)
 	}
 }

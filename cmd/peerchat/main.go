@@ -2,6 +2,7 @@
 //
 //	peerchat [flags]      run a node
 //	peerchat version      print the version
+//	peerchat relay [flags] run a relay (see docs/relay.md)
 //
 // Every flag can also be set through an environment variable: --api is
 // PEERCHAT_API, --no-mdns is PEERCHAT_NO_MDNS, and repeatable flags take a
@@ -45,6 +46,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "peerchat", node.Version)
 		return nil
 	}
+	if len(args) > 0 && args[0] == "relay" {
+		return runRelay(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -69,6 +73,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.api, "api", "127.0.0.1:7777", "address of the local HTTP API")
 	fs.Var(&listen, "listen", "libp2p listen multiaddr (repeatable; default TCP and QUIC on all interfaces)")
 	fs.Var(&bootstrap, "bootstrap", "multiaddr of a peer to dial and keep connected (repeatable)")
+	var relays listFlag
+	fs.Var(&relays, "relay", "multiaddr of a relay to keep a reservation with and find peers through (repeatable)")
 	fs.BoolVar(&cfg.node.NoMDNS, "no-mdns", false, "turn off LAN discovery by mDNS")
 	fs.Var(&join, "join", "room to join at start (repeatable; default lobby)")
 	fs.StringVar(&cfg.node.Name, "name", "", "display name (default: the host name)")
@@ -87,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("unexpected argument %q (see peerchat -h)", fs.Arg(0))
 	}
 	cfg.node.ListenAddrs, cfg.node.Bootstrap, cfg.node.Rooms = listen.values, bootstrap.values, join.values
+	cfg.node.Relays = relays.values
 	if len(cfg.node.Rooms) == 0 {
 		cfg.node.Rooms = []string{"lobby"}
 	}

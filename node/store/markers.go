@@ -21,11 +21,12 @@ const (
 )
 
 // PutMarker stores a receipt envelope as peer's newest marker of kind in
-// room and appends events, in one synced batch. The caller decides that the
-// marker is newer: markers never move backwards.
-func (s *Store) PutMarker(ctx context.Context, room, peer, kind string, env []byte, events ...protocol.Event) error {
+// room and appends events, in one batch, waiting for the disk when wait is
+// true. The caller decides that the marker is newer: markers never move
+// backwards.
+func (s *Store) PutMarker(ctx context.Context, wait bool, room, peer, kind string, env []byte, events ...protocol.Event) error {
 	key := prefixMarkers + room + "/" + peer + "/" + kind
-	return s.write(ctx, true, []kv{{key, env}}, events...)
+	return s.write(ctx, wait, []kv{{key, env}}, events...)
 }
 
 // Markers returns every stored receipt envelope of room.
