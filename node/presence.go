@@ -13,11 +13,15 @@ import (
 )
 
 const (
-	// presenceEvery is how often a node renews its presence in each room.
-	presenceEvery = 7 * time.Second
-	// presenceLease is how long one announcement keeps a peer online. Three
-	// renewals fit in a lease, so one lost announcement changes nothing,
-	// and a peer killed with no goodbye shows offline within about 20 s.
+	// presenceEvery is how often a node renews its presence in each room
+	// of up to presencePerPeriod members; larger rooms renew less often
+	// (see presencePeriod).
+	presenceEvery     = 7 * time.Second
+	presencePerPeriod = 16
+	// presenceLease is how long one announcement keeps a peer online in a
+	// small room. Almost three renewals fit in a lease, so one lost
+	// announcement changes nothing, and a peer killed with no goodbye
+	// shows offline within about 20 s.
 	presenceLease = 20 * time.Second
 	// joinAnnounceDelay is about how long a node waits after a peer
 	// joins a room before announcing itself there (see announceOnJoin).
@@ -94,7 +98,16 @@ func (n *Node) announcePresence(room string) {
 	n.presence.mu.Lock()
 	status := n.presence.status
 	n.presence.mu.Unlock()
-	n.sendPresence(room, status, presenceLease)
+	_, lease := n.presencePeriod(room)
+	n.sendPresence(room, status, lease)
+}
+
+// presencePeriod returns how often to renew the local presence in room,
+// and the lease each announcement grants: presenceEvery and presenceLease
+// in rooms of up to presencePerPeriod members, stretched beyond.
+func (n *Node) presencePeriod(room string) (every, lease time.Duration) {
+	k := time.Duration(stretch(n.roomSize(room), presencePerPeriod))
+	return k * presenceEvery, k * presenceLease
 }
 
 func (n *Node) sendPresence(room, status string, lease time.Duration) {
@@ -107,19 +120,23 @@ func (n *Node) sendPresence(room, status string, lease time.Duration) {
 // runPresence renews the local presence in every room and marks peers
 // whose lease ran out as offline, until ctx ends.
 func (n *Node) runPresence(ctx context.Context) {
-	renew := time.NewTicker(presenceEvery)
-	defer renew.Stop()
-	expire := time.NewTicker(time.Second)
-	defer expire.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	pace := newPacer() // owned by this goroutine
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-renew.C:
-			for _, name := range n.roomNames() {
-				n.announcePresence(name)
+		case now := <-tick.C:
+			names := n.roomNames()
+			for _, name := range names {
+				// The lease outlasts the longest jittered period.
+				if every, _ := n.presencePeriod(name); pace.due(name, now, every) {
+					pace.sent(name, now)
+					n.announcePresence(name)
+				}
 			}
-		case <-expire.C:
+			pace.keep(names)
 			n.expirePresence(ctx)
 		}
 	}

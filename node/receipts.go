@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,9 +17,9 @@ import (
 // delivered receipt per room per interval covers every message before it.
 const deliveredEvery = 500 * time.Millisecond
 
-// deliveredPeersPerTick is how many peers a room may have before its
+// deliveredPerPeriod is how many members a room may have before its
 // delivered receipts slow down (see deliveredInterval).
-const deliveredPeersPerTick = 8
+const deliveredPerPeriod = 4
 
 // maxStatusEvents bounds the message.status events one receipt produces.
 const maxStatusEvents = 200
@@ -160,14 +162,12 @@ func (n *Node) applyMarker(ctx context.Context, env *protocol.Envelope, b protoc
 		if had {
 			from = prev.item()
 		}
-		own, err := n.store.MessagesAfter(ctx, env.Room, from, to.item(), maxStatusEvents)
+		own, err := n.store.AuthoredAfter(ctx, env.Room, n.ID(), from, to.item(), maxStatusEvents)
 		if err != nil {
 			return false, err
 		}
 		for _, m := range own {
-			if m.Author == n.ID().String() {
-				events = append(events, n.statusEventLocked(env.Room, m))
-			}
+			events = append(events, n.statusEventLocked(env.Room, m))
 		}
 	}
 	// The local user's own marker is on disk before it is published; a
@@ -229,7 +229,7 @@ func (n *Node) dueDelivered(room string) {
 func (n *Node) runDelivered(ctx context.Context) {
 	t := time.NewTicker(deliveredEvery)
 	defer t.Stop()
-	last := map[string]time.Time{} // owned by this goroutine
+	pace := newPacer() // owned by this goroutine
 	for {
 		select {
 		case <-ctx.Done():
@@ -237,17 +237,22 @@ func (n *Node) runDelivered(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
-		var rooms []string
 		n.receipts.mu.Lock()
-		for room := range n.receipts.due {
-			if now.Sub(last[room]) >= n.deliveredInterval(room) {
+		due := slices.Collect(maps.Keys(n.receipts.due))
+		n.receipts.mu.Unlock()
+		var rooms []string
+		for _, room := range due {
+			if pace.due(room, now, n.deliveredInterval(room)) {
 				rooms = append(rooms, room)
-				delete(n.receipts.due, room)
 			}
+		}
+		n.receipts.mu.Lock()
+		for _, room := range rooms {
+			delete(n.receipts.due, room)
 		}
 		n.receipts.mu.Unlock()
 		for _, room := range rooms {
-			last[room] = now
+			pace.sent(room, now)
 			// Let the store catch up with what was queued, then acknowledge
 			// the newest message.
 			if err := n.store.Flush(ctx); err != nil {
@@ -265,19 +270,11 @@ func (n *Node) runDelivered(ctx context.Context) {
 	}
 }
 
-// deliveredInterval grows with the room. Every member verifies every
-// other member's receipts, so at a fixed interval a room of N members
-// would cost each of them N verifications per interval; stretching the
-// interval with N keeps that near deliveredPeersPerTick per tick per
-// member, whatever the room's size. A room of up to 8 members
-// acknowledges every half second.
+// deliveredInterval is deliveredEvery in rooms of up to
+// deliveredPerPeriod members, and grows with the room beyond (see
+// roomsize.go).
 func (n *Node) deliveredInterval(room string) time.Duration {
-	r, err := n.joined(room)
-	if err != nil {
-		return deliveredEvery
-	}
-	peers := len(r.topic.ListPeers())
-	return deliveredEvery * time.Duration(max(1, (peers+deliveredPeersPerTick-1)/deliveredPeersPerTick))
+	return deliveredEvery * time.Duration(stretch(n.roomSize(room), deliveredPerPeriod))
 }
 
 // Unread counts the messages of room after the local read marker that
@@ -287,5 +284,5 @@ func (n *Node) Unread(ctx context.Context, room string) (int, error) {
 	if m, ok := n.marker(room, n.ID(), protocol.ReceiptRead); ok {
 		after = m.item()
 	}
-	return n.store.CountAfter(ctx, room, after, n.ID().String())
+	return n.store.CountAfter(ctx, room, after, n.ID())
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerchat/peerchat/protocol"
 )
@@ -95,11 +98,14 @@ func (s *Store) AllSeen(ctx context.Context) (map[string]Seen, error) {
 	return out, err
 }
 
-// MessagesAfter returns the messages of room that order after (afterLamport,
-// afterID), up to and including (uptoLamport, uptoID), oldest first. A nil
-// after means from the start; a nil upto means to the end. At most limit
-// messages are returned, the newest ones when more exist.
-func (s *Store) MessagesAfter(ctx context.Context, room string, after, upto *Item, limit int) ([]protocol.Message, error) {
+// AuthoredAfter returns the messages that author wrote in room and that
+// order after (afterLamport, afterID), up to and including (uptoLamport,
+// uptoID), oldest first. A nil after means from the start; a nil upto
+// means to the end. At most limit messages are returned, the newest ones
+// when more exist. Other authors' messages are skipped without decoding
+// their bodies, which is what makes a receipt cheap to apply for a member
+// who wrote none of what it covers.
+func (s *Store) AuthoredAfter(ctx context.Context, room string, author peer.ID, after, upto *Item, limit int) ([]protocol.Message, error) {
 	lower := roomPrefix(room)
 	if after != nil {
 		lower = messageKey(room, orderKey(after.Lamport, after.ID)) + "\x00"
@@ -108,13 +114,39 @@ func (s *Store) MessagesAfter(ctx context.Context, room string, after, upto *Ite
 	if upto != nil {
 		upper = messageKey(room, orderKey(upto.Lamport, upto.ID)) + "\x00"
 	}
-	msgs, _, err := s.newestMessages(lower, upper, limit)
-	return msgs, err
+	var (
+		msgs    []protocol.Message
+		scanErr error
+	)
+	err := s.scan(lower, upper, true, func(_ string, v []byte) bool {
+		env, err := protocol.DecodeStored(v)
+		if err == nil && env.Author != author {
+			return true
+		}
+		var m protocol.Message
+		if err == nil {
+			m, err = protocol.MessageFromEnvelope(env)
+		}
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		msgs = append(msgs, m)
+		return len(msgs) < limit
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(msgs)
+	return msgs, nil
 }
 
 // CountAfter counts the messages of room after (lamport, id) whose author
 // is not author: the unread count when that is the read marker.
-func (s *Store) CountAfter(ctx context.Context, room string, after *Item, author string) (int, error) {
+func (s *Store) CountAfter(ctx context.Context, room string, after *Item, author peer.ID) (int, error) {
 	lower := roomPrefix(room)
 	if after != nil {
 		lower = messageKey(room, orderKey(after.Lamport, after.ID)) + "\x00"
@@ -127,7 +159,7 @@ func (s *Store) CountAfter(ctx context.Context, room string, after *Item, author
 			scanErr = err
 			return false
 		}
-		if env.Author.String() != author {
+		if env.Author != author {
 			n++
 		}
 		return true
