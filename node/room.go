@@ -323,7 +323,12 @@ func (n *Node) watchRoomPeers(ctx context.Context, r *room) {
 			return
 		}
 		if ev.Type == pubsub.PeerJoin {
-			n.requestSync(r.name, ev.Peer)
+			// One run reconciles both ways, so only the peer with the
+			// smaller ID starts it: two runs at once would carry every
+			// missing envelope twice.
+			if n.ID() < ev.Peer {
+				n.requestSync(r.name, ev.Peer)
+			}
 			select {
 			case r.peerJoined <- struct{}{}:
 			default:

@@ -34,6 +34,8 @@ func TestScenariosRunAtTheirSmallestSize(t *testing.T) {
 		"sync":       {"--history", "200", "--diffs", "0,10"},
 		"footprint":  {"--peers", "2", "--rooms", "2"},
 		"relay":      {"--reservations", "10", "--chats", "3", "--chat-messages", "3"},
+		"flood":      {"--messages", "20", "--rate", "50"},
+		"soak":       {"--soak-duration", "4s"},
 	}
 	for _, name := range order {
 		t.Run(name, func(t *testing.T) {

@@ -79,6 +79,9 @@ type options struct {
 	Chats        int
 	ChatMessages int
 
+	// soak
+	SoakDuration time.Duration
+
 	log *slog.Logger
 }
 
@@ -89,9 +92,11 @@ var scenarios = map[string]func(context.Context, *options) (*Report, error){
 	"sync":       runSync,
 	"footprint":  runFootprint,
 	"relay":      runRelay,
+	"flood":      runFlood,
+	"soak":       runSoak,
 }
 
-var order = []string{"latency", "fanout", "throughput", "sync", "footprint", "relay"}
+var order = []string{"latency", "fanout", "throughput", "sync", "footprint", "relay", "flood", "soak"}
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -107,6 +112,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process (and FILE.childN of child processes)")
 	fs.StringVar(&o.BlockProf, "blockprofile", "", "write a profile of where this process's goroutines wait (in-process scenarios: latency, throughput, sync)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for the nodes' data (default: a new temporary folder, removed afterwards)")
+	fs.DurationVar(&o.SoakDuration, "soak-duration", time.Minute, "soak: how long the nodes chat (the issue's full run is 30m)")
 	fs.IntVar(&o.Messages, "messages", 2000, "latency: messages sent")
 	fs.Float64Var(&o.Rate, "rate", 200, "latency: messages per second")
 	fs.IntVar(&o.Size, "size", 200, "message text size in bytes (every scenario)")

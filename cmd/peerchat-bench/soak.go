@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+)
+
+// soakSample is one reading of the bench process during a soak.
+type soakSample struct {
+	At  time.Duration
+	Mem memSample
+	FDs int
+}
+
+// runSoak keeps a few nodes chatting at a steady rate for --soak-duration
+// and samples the process's RSS, heap, goroutines and open files a dozen
+// times. After a warm-up of a quarter of the run, goroutines and open
+// files must not grow and the heap must stay within 1.5x of its first
+// sample (plus 8 MiB of slack for a shared, noisy machine).
+func runSoak(ctx context.Context, o *options) (*Report, error) {
+	rep := newReport("soak")
+	const nodesN, perSecond = 3, 5
+	rep.Params["duration"] = o.SoakDuration.String()
+	rep.Params["nodes"] = nodesN
+	rep.Params["rate_per_node"] = perSecond
+	nodes := make([]*nodeMember, nodesN)
+	for i := range nodes {
+		dir, err := tempDir(o.WorkDir, fmt.Sprintf("soak%d-", i))
+		if err != nil {
+			return nil, err
+		}
+		opts := nodeOptions{Transport: o.Transport, Rooms: []string{"bench"}, Logger: o.log}
+		for _, prev := range nodes[:i] {
+			opts.Bootstrap = append(opts.Bootstrap, prev.addrs()[0])
+		}
+		if nodes[i], err = newNodeMember(ctx, dir, opts); err != nil {
+			return nil, err
+		}
+		defer nodes[i].close()
+	}
+	if err := waitUntil(ctx, 30*time.Second, "the nodes to meet in the room", func() bool {
+		for _, n := range nodes {
+			if n.topicPeers() < nodesN-1 {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	chatCtx, stopChat := context.WithCancel(ctx)
+	defer stopChat()
+	for i, n := range nodes {
+		go func() {
+			t := time.NewTicker(time.Second / perSecond)
+			defer t.Stop()
+			for k := 0; ; k++ {
+				select {
+				case <-chatCtx.Done():
+					return
+				case <-t.C:
+				}
+				_ = n.publish(chatCtx, fmt.Sprintf("soak %d %d", i, k))
+			}
+		}()
+	}
+	every := max(o.SoakDuration/12, 250*time.Millisecond)
+	start := time.Now()
+	var samples []soakSample
+	warm := o.SoakDuration / 4
+	for time.Since(start) < o.SoakDuration {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(every):
+		}
+		if time.Since(start) < warm {
+			continue
+		}
+		runtime.GC()
+		samples = append(samples, soakSample{At: time.Since(start), Mem: readMem(), FDs: openFDs()})
+	}
+	stopChat()
+	if len(samples) < 2 {
+		return nil, fmt.Errorf("only %d samples: make --soak-duration longer", len(samples))
+	}
+	first, last := samples[0], samples[len(samples)-1]
+	span := (last.At - first.At).Minutes()
+	slope := func(a, b float64) float64 { return (b - a) / span }
+	rep.addVs("goroutines (last vs first)", "", float64(last.Mem.Goroutines), float64(first.Mem.Goroutines)).judge("≤ first + 10", last.Mem.Goroutines <= first.Mem.Goroutines+10)
+	rep.addVs("open files (last vs first)", "", float64(last.FDs), float64(first.FDs)).judge("≤ first + 5", last.FDs <= first.FDs+5)
+	heapOK := float64(last.Mem.HeapKB) <= 1.5*float64(first.Mem.HeapKB)+8*1024
+	rep.addVs("heap in use (last vs first)", "MiB", float64(last.Mem.HeapKB)/1024, float64(first.Mem.HeapKB)/1024).judge("≤ 1.5x first + 8 MiB", heapOK)
+	rep.addVs("RSS (last vs first)", "MiB", float64(last.Mem.RSSKB)/1024, float64(first.Mem.RSSKB)/1024)
+	rep.add("heap slope", "MiB/min", slope(float64(first.Mem.HeapKB)/1024, float64(last.Mem.HeapKB)/1024))
+	rep.add("RSS slope", "MiB/min", slope(float64(first.Mem.RSSKB)/1024, float64(last.Mem.RSSKB)/1024))
+	rep.add("goroutine slope", "/min", slope(float64(first.Mem.Goroutines), float64(last.Mem.Goroutines)))
+	for _, s := range samples {
+		rep.note("at %s: RSS %d KiB, heap %d KiB, %d goroutines, %d open files", s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.Mem.Goroutines, s.FDs)
+	}
+	rep.note("samples are of the whole bench process (%d nodes in one process), after a GC, from the end of a warm-up of a quarter of the run", nodesN)
+	return rep, nil
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
