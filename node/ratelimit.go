@@ -70,6 +70,18 @@ func (a *authorLimits) allow(room string, author peer.ID) bool {
 	return e.lim.AllowN(now, 1)
 }
 
+// exhausted reports whether author's bucket in room is empty, without
+// taking a token. The validator asks it before verifying a signature, so
+// a flooder over its limit costs a decode, not a verification; a forger
+// naming someone else as author cannot drain that author's bucket, since
+// tokens are taken only after the signature checks out.
+func (a *authorLimits) exhausted(room string, author peer.ID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, ok := a.m[limiterKey{room, author}]
+	return ok && e.lim.Tokens() < 1
+}
+
 // evictOldest drops the least recently used tenth of the table.
 func (a *authorLimits) evictOldest() {
 	used := make([]time.Time, 0, len(a.m))

@@ -195,6 +195,10 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 		if from == n.host.ID() {
 			return pubsub.ValidationAccept // our own send, stored before it was published
 		}
+		if env, err := protocol.DecodeStored(m.Data); err == nil && n.limits.exhausted(roomName, env.Author) {
+			n.metrics.rejected.WithLabelValues("rate_limited").Inc()
+			return pubsub.ValidationIgnore
+		}
 		rcv, err := n.checkEnvelope(roomName, m.Data)
 		if errors.Is(err, errStale) {
 			return pubsub.ValidationIgnore // it may have gone stale on the way
