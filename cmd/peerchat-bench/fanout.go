@@ -137,7 +137,10 @@ func fanoutOnce(ctx context.Context, o *options, kind string, procs int) (*fanou
 		res.notes = append(res.notes, fmt.Sprintf("%s: some dials failed (%d links per node): %.300s", kind, o.Links, err))
 	}
 	res.minPeers = 1 << 30
-	if err := waitUntil(ctx, 3*time.Minute, "every node to see a room peer", func() bool {
+	// Forming the room takes longer the more nodes share the 2 cores: a
+	// second per node, and never less than 3 minutes.
+	formDeadline := max(3*time.Minute, time.Duration(o.Nodes)*time.Second)
+	if err := waitUntil(ctx, formDeadline, "every node to see a room peer", func() bool {
 		minPeers, maxPeers := 1<<30, 0
 		for _, c := range children {
 			var s groupStatus
