@@ -195,11 +195,17 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 		if from == n.host.ID() {
 			return pubsub.ValidationAccept // our own send, stored before it was published
 		}
-		if env, err := protocol.DecodeStored(m.Data); err == nil && n.limits.exhausted(roomName, env.Author) {
+		// An author over its rate limit is dropped before its signature
+		// is verified: a flood then costs a decode, not a verification.
+		env, err := protocol.DecodeStored(m.Data)
+		if err == nil && n.limits.exhausted(roomName, env.Author) {
 			n.metrics.rejected.WithLabelValues("rate_limited").Inc()
 			return pubsub.ValidationIgnore
 		}
-		rcv, err := n.checkEnvelope(roomName, m.Data)
+		if err == nil {
+			err = env.Verify()
+		}
+		rcv, err := n.checkDecoded(roomName, env, err)
 		if errors.Is(err, errStale) {
 			return pubsub.ValidationIgnore // it may have gone stale on the way
 		}
@@ -219,8 +225,14 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 // checkEnvelope decodes and verifies an envelope that claims to belong to
 // roomName, counting the reason when it is refused.
 func (n *Node) checkEnvelope(roomName string, data []byte) (*received, error) {
-	now := time.Now()
 	env, err := protocol.Decode(data)
+	return n.checkDecoded(roomName, env, err)
+}
+
+// checkDecoded finishes checkEnvelope for an envelope already decoded and
+// verified, or not, as err says.
+func (n *Node) checkDecoded(roomName string, env *protocol.Envelope, err error) (*received, error) {
+	now := time.Now()
 	if err == nil {
 		err = env.Validate(roomName, now)
 	}

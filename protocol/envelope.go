@@ -61,8 +61,9 @@ type Envelope struct {
 	Body      []byte
 	Signature []byte
 
-	id    ID
-	bytes []byte // the encoded envelope, set by Sign and Decode
+	id        ID
+	bytes     []byte // the encoded envelope, set by Sign and Decode
+	signedLen int    // how many leading bytes the signature covers
 }
 
 // ID identifies an envelope: the SHA-256 of its signed bytes.
@@ -120,6 +121,7 @@ func (e *Envelope) Sign(key crypto.PrivKey) error {
 	}
 	e.Signature = sig
 	e.id = sha256.Sum256(signed)
+	e.signedLen = len(signed)
 	e.bytes = binary.AppendUvarint(signed, uint64(len(sig)))
 	e.bytes = append(e.bytes, sig...)
 	if len(e.bytes) > MaxEnvelopeBytes {
@@ -154,14 +156,23 @@ func appendString(b []byte, s string) []byte {
 // Decode parses an encoded envelope and checks that it is well formed and
 // correctly signed by its author. It does not check the room or the time:
 // Validate does, because only the receiver knows which room it expected.
-func Decode(data []byte) (*Envelope, error) { return decode(data, true) }
+func Decode(data []byte) (*Envelope, error) {
+	e, err := DecodeStored(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Verify(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
 
-// DecodeStored parses an envelope read back from the node's own store. Its
-// signature was checked when it was stored, so it is not checked again:
-// reading history must not cost a signature verification per message.
-func DecodeStored(data []byte) (*Envelope, error) { return decode(data, false) }
-
-func decode(data []byte, verify bool) (*Envelope, error) {
+// DecodeStored parses an envelope without checking its signature: for
+// envelopes read back from the node's own store, whose signature was
+// checked when they were stored (reading history must not cost a
+// verification per message), and for a receiver that looks at the author
+// before paying for Verify.
+func DecodeStored(data []byte) (*Envelope, error) {
 	if len(data) > MaxEnvelopeBytes {
 		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
 	}
@@ -192,24 +203,26 @@ func decode(data []byte, verify bool) (*Envelope, error) {
 	if err := ValidateRoomName(e.Room); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	signed := data[:signedLen]
-	e.id = sha256.Sum256(signed)
+	e.id = sha256.Sum256(data[:signedLen])
 	e.bytes = data
-	if !verify {
-		return e, nil
-	}
+	e.signedLen = signedLen
+	return e, nil
+}
+
+// Verify checks the envelope's signature against its author's key.
+func (e *Envelope) Verify() error {
 	pub, err := e.Author.ExtractPublicKey()
 	if err != nil {
-		return nil, fmt.Errorf("%w: author carries no public key: %w", ErrSignature, err)
+		return fmt.Errorf("%w: author carries no public key: %w", ErrSignature, err)
 	}
 	if pub.Type() != crypto.Ed25519 {
-		return nil, fmt.Errorf("%w: author key is not Ed25519", ErrSignature)
+		return fmt.Errorf("%w: author key is not Ed25519", ErrSignature)
 	}
-	ok, err := pub.Verify(append([]byte(signingDomain), signed...), e.Signature)
+	ok, err := pub.Verify(append([]byte(signingDomain), e.bytes[:e.signedLen]...), e.Signature)
 	if err != nil || !ok {
-		return nil, ErrSignature
+		return ErrSignature
 	}
-	return e, nil
+	return nil
 }
 
 // Validate checks what only a receiver can: that the envelope belongs to
