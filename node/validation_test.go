@@ -40,7 +40,9 @@ func TestForgedOrCorruptEnvelopesFromAPeerAreDroppedAndCounted(t *testing.T) {
 	// after a few invalid envelopes and then ignores it unread, which would
 	// hide the later forgeries from the counters this test reads.
 	key, _, topic := hostilePeer(t, ctx, "guarded", victim)
-	waitFor(t, 10*time.Second, "victim to see the attacker in the topic", func() bool { return roomPeers(victim, "guarded") == 1 })
+	waitFor(t, 10*time.Second, "victim and attacker to see each other in the topic", func() bool {
+		return roomPeers(victim, "guarded") == 1 && len(topic.ListPeers()) == 1
+	})
 
 	good := signed(t, key, "guarded", nil)
 	if err := topic.Publish(ctx, good); err != nil {
@@ -64,7 +66,11 @@ func TestForgedOrCorruptEnvelopesFromAPeerAreDroppedAndCounted(t *testing.T) {
 	for name, data := range forged {
 		_, _, from := hostilePeer(t, ctx, "guarded", victim)
 		attackers++
-		waitFor(t, 10*time.Second, "victim to see attacker "+name+" in the topic", func() bool { return roomPeers(victim, "guarded") == attackers })
+		// Both sides must know the other is in the topic: gossipsub
+		// publishes only to peers it knows to be subscribed.
+		waitFor(t, 10*time.Second, "victim and attacker "+name+" to see each other in the topic", func() bool {
+			return roomPeers(victim, "guarded") == attackers && len(from.ListPeers()) == 1
+		})
 		if err := from.Publish(ctx, data); err != nil {
 			t.Fatal(err)
 		}
