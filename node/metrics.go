@@ -1,6 +1,10 @@
 package node
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peerchat/peerchat/node/store"
+)
 
 // metrics are the node's Prometheus series, registered on the registry
 // given in Config (never the global one).
@@ -10,7 +14,9 @@ type metrics struct {
 	sent     prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics creates the node's series and registers them on reg, together
+// with gauges read from st when scraped.
+func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 	m := &metrics{
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peerchat_envelopes_rejected_total",
@@ -26,7 +32,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rejected, m.received, m.sent)
+		reg.MustRegister(m.rejected, m.received, m.sent,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "peerchat_store_block_cache_bytes",
+				Help: "Bytes in the datastore's block cache, held outside the Go heap.",
+			}, func() float64 { return float64(st.Memory().BlockCacheBytes) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "peerchat_store_memtable_bytes",
+				Help: "Bytes in the datastore's memtables, held outside the Go heap.",
+			}, func() float64 { return float64(st.Memory().MemTableBytes) }),
+		)
 	}
 	return m
 }

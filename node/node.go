@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		log:      cfg.Logger,
 		key:      key,
 		store:    st,
-		metrics:  newMetrics(cfg.Registry),
+		metrics:  newMetrics(cfg.Registry, st),
 		gater:    newGater(),
 		limits:   newAuthorLimits(cfg.RateLimit),
 		rooms:    map[string]*room{},

@@ -46,6 +46,7 @@ type options struct {
 	Transport  string
 	Verbose    bool
 	CPUProfile string
+	HeapProf   string
 	BlockProf  string
 	WorkDir    string
 
@@ -110,6 +111,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.Transport, "transport", "tcp", "libp2p transport on loopback: tcp or quic (peerchat and the floor alike)")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress and node warnings to stderr")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process (and FILE.childN of child processes)")
+	fs.StringVar(&o.HeapProf, "heapprofile", "", "soak: write a heap profile of this process at the end of the run, while the nodes still run")
 	fs.StringVar(&o.BlockProf, "blockprofile", "", "write a profile of where this process's goroutines wait (in-process scenarios: latency, throughput, sync)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for the nodes' data (default: a new temporary folder, removed afterwards)")
 	fs.DurationVar(&o.SoakDuration, "soak-duration", time.Minute, "soak: how long the nodes chat (the issue's full run is 30m)")

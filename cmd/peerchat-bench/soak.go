@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peerchat/peerchat/node"
 )
 
 // soakSample is one reading of the bench process during a soak.
@@ -13,6 +18,9 @@ type soakSample struct {
 	At  time.Duration
 	Mem memSample
 	FDs int
+	// StoreKB is the datastores' block caches and memtables, which live
+	// outside the Go heap but inside RSS.
+	StoreKB int
 }
 
 // runSoak keeps a few nodes chatting at a steady rate for --soak-duration
@@ -22,17 +30,23 @@ type soakSample struct {
 // sample (plus 8 MiB of slack for a shared, noisy machine).
 func runSoak(ctx context.Context, o *options) (*Report, error) {
 	rep := newReport("soak")
+	if o.HeapProf != "" {
+		runtime.MemProfileRate = 16 << 10 // fine enough to attribute a few MiB
+	}
 	const nodesN, perSecond = 3, 5
 	rep.Params["duration"] = o.SoakDuration.String()
 	rep.Params["nodes"] = nodesN
 	rep.Params["rate_per_node"] = perSecond
 	nodes := make([]*nodeMember, nodesN)
+	regs := make([]*prometheus.Registry, nodesN)
 	for i := range nodes {
+		regs[i] = prometheus.NewRegistry()
 		dir, err := tempDir(o.WorkDir, fmt.Sprintf("soak%d-", i))
 		if err != nil {
 			return nil, err
 		}
-		opts := nodeOptions{Transport: o.Transport, Rooms: []string{"bench"}, Logger: o.log}
+		reg := regs[i]
+		opts := nodeOptions{Transport: o.Transport, Rooms: []string{"bench"}, Logger: o.log, Extra: func(c *node.Config) { c.Registry = reg }}
 		for _, prev := range nodes[:i] {
 			opts.Bootstrap = append(opts.Bootstrap, prev.addrs()[0])
 		}
@@ -81,9 +95,14 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 			continue
 		}
 		runtime.GC()
-		samples = append(samples, soakSample{At: time.Since(start), Mem: readMem(), FDs: openFDs()})
+		samples = append(samples, soakSample{At: time.Since(start), Mem: readMem(), FDs: openFDs(), StoreKB: storeMemoryKB(regs)})
 	}
 	stopChat()
+	if o.HeapProf != "" {
+		if err := writeHeapProfile(o.HeapProf); err != nil {
+			return nil, err
+		}
+	}
 	if len(samples) < 2 {
 		return nil, fmt.Errorf("only %d samples: make --soak-duration longer", len(samples))
 	}
@@ -95,14 +114,47 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 	heapOK := float64(last.Mem.HeapKB) <= 1.5*float64(first.Mem.HeapKB)+8*1024
 	rep.addVs("heap in use (last vs first)", "MiB", float64(last.Mem.HeapKB)/1024, float64(first.Mem.HeapKB)/1024).judge("≤ 1.5x first + 8 MiB", heapOK)
 	rep.addVs("RSS (last vs first)", "MiB", float64(last.Mem.RSSKB)/1024, float64(first.Mem.RSSKB)/1024)
+	rep.addVs("datastore caches and memtables (last vs first)", "MiB", float64(last.StoreKB)/1024, float64(first.StoreKB)/1024)
+	rep.add("RSS less datastore memory, slope", "MiB/min", slope(float64(first.Mem.RSSKB-first.StoreKB)/1024, float64(last.Mem.RSSKB-last.StoreKB)/1024))
 	rep.add("heap slope", "MiB/min", slope(float64(first.Mem.HeapKB)/1024, float64(last.Mem.HeapKB)/1024))
 	rep.add("RSS slope", "MiB/min", slope(float64(first.Mem.RSSKB)/1024, float64(last.Mem.RSSKB)/1024))
 	rep.add("goroutine slope", "/min", slope(float64(first.Mem.Goroutines), float64(last.Mem.Goroutines)))
 	for _, s := range samples {
-		rep.note("at %s: RSS %d KiB, heap %d KiB, %d goroutines, %d open files", s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.Mem.Goroutines, s.FDs)
+		rep.note("at %s: RSS %d KiB, heap %d KiB, datastore %d KiB, %d goroutines, %d open files", s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.StoreKB, s.Mem.Goroutines, s.FDs)
 	}
 	rep.note("samples are of the whole bench process (%d nodes in one process), after a GC, from the end of a warm-up of a quarter of the run", nodesN)
 	return rep, nil
+}
+
+// storeMemoryKB sums the datastore memory gauges of every node's registry.
+func storeMemoryKB(regs []*prometheus.Registry) int {
+	total := 0.0
+	for _, reg := range regs {
+		families, err := reg.Gather()
+		if err != nil {
+			continue
+		}
+		for _, f := range families {
+			switch f.GetName() {
+			case "peerchat_store_block_cache_bytes", "peerchat_store_memtable_bytes":
+				for _, m := range f.GetMetric() {
+					total += m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return int(total / 1024)
+}
+
+// writeHeapProfile writes what the live heap is made of to file.
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // openFDs counts this process's open file descriptors.
