@@ -273,7 +273,7 @@ func (n *Node) sayGoodbye() {
 		return
 	}
 	for _, name := range n.roomNames() {
-		n.sendPresence(name, protocol.StatusOffline, 0)
+		n.sendPresence(name, protocol.StatusOffline, 0, 0)
 	}
 }
 

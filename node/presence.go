@@ -44,6 +44,7 @@ type peerPresence struct {
 	lease    time.Time // online or away until then
 	savedAt  time.Time
 	rooms    map[string]bool // rooms it was seen in during this run
+	sizes    map[string]int  // room size it reported in each room's last announcement
 }
 
 // Member is one member of a room, as GET /v1/rooms/{room}/members shows it.
@@ -98,20 +99,25 @@ func (n *Node) announcePresence(room string) {
 	n.presence.mu.Lock()
 	status := n.presence.status
 	n.presence.mu.Unlock()
-	_, lease := n.presencePeriod(room)
-	n.sendPresence(room, status, lease)
+	size := n.roomSize(room)
+	_, lease := presencePeriod(size)
+	n.sendPresence(room, status, lease, size)
 }
 
-// presencePeriod returns how often to renew the local presence in room,
-// and the lease each announcement grants: presenceEvery and presenceLease
-// in rooms of up to presencePerPeriod members, stretched beyond.
-func (n *Node) presencePeriod(room string) (every, lease time.Duration) {
-	k := time.Duration(stretch(n.roomSize(room), presencePerPeriod))
+// maxPresenceStretch keeps the longest lease within what receivers accept.
+const maxPresenceStretch = protocol.MaxLeaseMS / int(presenceLease/time.Millisecond)
+
+// presencePeriod returns how often to renew the local presence in a room
+// of size members, and the lease each announcement grants: presenceEvery
+// and presenceLease in rooms of up to presencePerPeriod members, stretched
+// beyond.
+func presencePeriod(size int) (every, lease time.Duration) {
+	k := time.Duration(min(stretch(size, presencePerPeriod), maxPresenceStretch))
 	return k * presenceEvery, k * presenceLease
 }
 
-func (n *Node) sendPresence(room, status string, lease time.Duration) {
-	body := protocol.PresenceBody{Name: n.cfg.Name, Status: status, LeaseMS: lease.Milliseconds()}
+func (n *Node) sendPresence(room, status string, lease time.Duration, roomSize int) {
+	body := protocol.PresenceBody{Name: n.cfg.Name, Status: status, LeaseMS: lease.Milliseconds(), RoomSize: roomSize}
 	if err := n.publishSignal(n.ctx, room, protocol.KindPresence, body); err != nil && n.ctx.Err() == nil {
 		n.log.Debug("announce presence", "room", room, "err", err)
 	}
@@ -131,7 +137,7 @@ func (n *Node) runPresence(ctx context.Context) {
 			names := n.roomNames()
 			for _, name := range names {
 				// The lease outlasts the longest jittered period.
-				if every, _ := n.presencePeriod(name); pace.due(name, now, every) {
+				if every, _ := presencePeriod(n.roomSize(name)); pace.due(name, now, every) {
 					pace.sent(name, now)
 					n.announcePresence(name)
 				}
@@ -172,10 +178,11 @@ func (n *Node) onPresence(ctx context.Context, room string, rcv *received) {
 		n.presence.peers[id] = p
 	}
 	if p.rooms == nil {
-		p.rooms = map[string]bool{}
+		p.rooms, p.sizes = map[string]bool{}, map[string]int{}
 	}
 	newInRoom := !p.rooms[room]
 	p.rooms[room] = true
+	p.sizes[room] = b.RoomSize
 	changed := p.status != b.Status || p.name != b.Name
 	p.name, p.status, p.lastSeen = b.Name, b.Status, now
 	p.lease = now.Add(time.Duration(b.LeaseMS) * time.Millisecond)

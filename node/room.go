@@ -357,8 +357,13 @@ func (n *Node) watchRoomPeers(ctx context.Context, r *room) {
 // waiting for the next renewal. Joins come in bursts when a network forms
 // (every node sees each of its links join), so announcements wait a
 // jittered joinAnnounceDelay and cover every join seen meanwhile: one
-// announcement per burst, not one per join per node.
+// announcement per burst, not one per join per node. In a room too large
+// for one presence period, every announcement costs every member a
+// verification and joins never stop, so there they are also kept
+// (k−1)·presenceEvery apart for a renewal period stretched k times: a
+// newcomer to a large room learns who is present from the renewals.
 func (n *Node) announceOnJoin(ctx context.Context, r *room) {
+	var last time.Time // owned by this goroutine
 	for {
 		select {
 		case <-ctx.Done():
@@ -376,6 +381,11 @@ func (n *Node) announceOnJoin(ctx context.Context, r *room) {
 		case <-r.peerJoined:
 		default:
 		}
+		every, _ := presencePeriod(n.roomSize(r.name))
+		if gap := every - presenceEvery; !last.IsZero() && time.Since(last) < gap {
+			continue
+		}
+		last = time.Now()
 		n.announcePresence(r.name)
 	}
 }

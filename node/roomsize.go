@@ -16,24 +16,34 @@ import (
 // keep the quick periods that make them feel live. docs/scaling.md has the
 // measurements behind this.
 
-// roomSize estimates how many members room has, the local node included:
-// the most of the peers subscribed to its topic that this node is
-// connected to, the peers it has seen present there this run, and the
-// peers whose delivered markers it holds.
+// roomSize estimates how many members room has, the local node included.
+// What the node sees itself is the most of the peers subscribed to the
+// room's topic that it is connected to, the peers it has seen present
+// there this run, and the peers whose delivered markers it holds. A node
+// that has just joined a large room sees only a few of those, so it also
+// listens to the members present: the median of the sizes they announced,
+// capped at sizeHintFactor times its own count. The median lets a few
+// peers neither inflate nor deflate the estimate; the cap bounds how far
+// peers can slow this node's signals, while still letting one round of
+// announcements carry a settled estimate to a newcomer.
 func (n *Node) roomSize(room string) int {
-	size := 0
+	seen := 0
 	if r, err := n.joined(room); err == nil {
-		size = len(r.topic.ListPeers())
+		seen = len(r.topic.ListPeers())
 	}
 	present := 0
+	var reported []int
 	n.presence.mu.Lock()
 	for _, p := range n.presence.peers {
 		if p.rooms[room] && p.status != protocol.StatusOffline {
 			present++
+			if size := p.sizes[room]; size > 0 {
+				reported = append(reported, size)
+			}
 		}
 	}
 	n.presence.mu.Unlock()
-	size = max(size, present)
+	seen = max(seen, present)
 	marked := 0
 	n.receipts.mu.Lock()
 	for k := range n.receipts.markers {
@@ -42,7 +52,22 @@ func (n *Node) roomSize(room string) int {
 		}
 	}
 	n.receipts.mu.Unlock()
-	return max(size, marked) + 1
+	own := max(seen, marked) + 1
+	return max(own, min(median(reported), sizeHintFactor*own))
+}
+
+// sizeHintFactor bounds how much larger than its own count a node takes
+// the room to be on its peers' word.
+const sizeHintFactor = 8
+
+// median returns the upper median of values, or 0 for none. It reorders
+// values.
+func median(values []int) int {
+	if len(values) == 0 {
+		return 0
+	}
+	slices.Sort(values)
+	return values[len(values)/2]
 }
 
 // stretch is how many base periods apart a kind of control message is sent

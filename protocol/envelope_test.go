@@ -119,3 +119,21 @@ func TestRoomNames(t *testing.T) {
 		}
 	}
 }
+
+func TestPresenceBodiesOutsideTheirBoundsAreMalformed(t *testing.T) {
+	for body, wantErr := range map[string]bool{
+		`{"status":"online","lease_ms":20000}`:                      false,
+		`{"status":"online","lease_ms":20000,"room_size":300}`:      false,
+		`{"status":"online","lease_ms":600000,"room_size":1048576}`: false,
+		`{"status":"online","lease_ms":600001}`:                     true,
+		`{"status":"online","lease_ms":20000,"room_size":-1}`:       true,
+		`{"status":"online","lease_ms":20000,"room_size":1048577}`:  true,
+	} {
+		env := &Envelope{Kind: KindPresence, Room: "r", Body: []byte(body)}
+		if _, err := DecodePresence(env); (err != nil) != wantErr {
+			t.Errorf("%s: err = %v, want error %v", body, err, wantErr)
+		} else if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", body, err)
+		}
+	}
+}

@@ -51,7 +51,19 @@ type PresenceBody struct {
 	Name    string `json:"name,omitempty"`
 	Status  string `json:"status"`
 	LeaseMS int64  `json:"lease_ms"`
+	// RoomSize is the author's estimate of how many members the room
+	// has, itself included (0: no estimate). Members pace their control
+	// traffic by the room's size, and a node that has just joined knows
+	// only its few neighbours; the estimates of the members it hears from
+	// correct it in one announcement instead of one per member.
+	RoomSize int `json:"room_size,omitempty"`
 }
+
+// MaxLeaseMS bounds PresenceBody.LeaseMS: ten minutes.
+const MaxLeaseMS = 10 * 60_000
+
+// MaxRoomSize bounds PresenceBody.RoomSize.
+const MaxRoomSize = 1 << 20
 
 // ReceiptBody moves the author's marker of Kind in the room up to the
 // message UpTo, whose Lamport clock is given so that markers can be
@@ -85,8 +97,11 @@ func DecodePresence(e *Envelope) (PresenceBody, error) {
 	default:
 		return b, fmt.Errorf("%w: presence status %q", ErrMalformed, b.Status)
 	}
-	if b.LeaseMS < 0 || b.LeaseMS > 10*60_000 {
+	if b.LeaseMS < 0 || b.LeaseMS > MaxLeaseMS {
 		return b, fmt.Errorf("%w: presence lease %d ms", ErrMalformed, b.LeaseMS)
+	}
+	if b.RoomSize < 0 || b.RoomSize > MaxRoomSize {
+		return b, fmt.Errorf("%w: presence room size %d", ErrMalformed, b.RoomSize)
 	}
 	return b, nil
 }
