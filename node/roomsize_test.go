@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/peerchat/peerchat/protocol"
 )
@@ -29,12 +29,19 @@ func (p announcer) announce(t *testing.T, ctx context.Context, room string, size
 	}
 }
 
-func TestAnnouncedRoomSizesCorrectANewcomerWithinACapAndABoasterIsOutvoted(t *testing.T) {
-	const room = "big"
+// lonelyNode starts a node in room with no peer, and a context that ends
+// with the test.
+func lonelyNode(t *testing.T, room string) (*Node, context.Context) {
 	a := testNode(t, "")
 	mustJoin(t, room, a)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
+	return a, ctx
+}
+
+func TestAnnouncedRoomSizesCorrectANewcomerWithinACapAndABoasterIsOutvoted(t *testing.T) {
+	const room = "big"
+	a, ctx := lonelyNode(t, room)
 	peers := make([]announcer, 3)
 	for i := range peers {
 		key, _, topic := hostilePeer(t, ctx, room, a)
@@ -62,10 +69,7 @@ func TestAnnouncedRoomSizesCorrectANewcomerWithinACapAndABoasterIsOutvoted(t *te
 
 func TestPresenceCarriesTheNodesRoomSizeEstimate(t *testing.T) {
 	const room = "counted"
-	a := testNode(t, "")
-	mustJoin(t, room, a)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	a, ctx := lonelyNode(t, room)
 	_, _, topic := hostilePeer(t, ctx, room, a)
 	sub, err := topic.Subscribe()
 	if err != nil {

@@ -51,6 +51,7 @@ var childRoles = map[string]func(ctx context.Context, args json.RawMessage, log 
 	"footprint": startFootprintChild,
 	"relay":     startRelayChild,
 	"clients":   startClientsChild,
+	"flooders":  startFloodersChild,
 }
 
 // runChild is a child process's main; it returns the exit code.

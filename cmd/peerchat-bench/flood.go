@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"runtime"
 	"sync"
@@ -97,84 +96,71 @@ func runFlood(ctx context.Context, o *options) (*Report, error) {
 	before := readMem()
 
 	// The flooders: bare gossipsub hosts with peerchat's settings, each
-	// connected to every honest node.
-	flooder, err := newFloorMember(o.Transport, "bench")
+	// connected to every honest node, in a child process at the lowest
+	// priority (see flooders.go).
+	attackers, err := startChild(ctx, o, "flooders", "flooders", floodersArgs{Transport: o.Transport, Room: "bench", ValidRate: floodValidRate, GarbageRate: floodGarbageRate})
 	if err != nil {
 		return nil, err
 	}
-	defer flooder.close()
-	garbler, err := newFloorMember(o.Transport, "bench")
-	if err != nil {
+	defer attackers.stop(30 * time.Second)
+	var ids floodersIDs
+	if err := attackers.call(ctx, "ids", nil, &ids); err != nil {
 		return nil, err
 	}
-	defer garbler.close()
-	for _, f := range []*floorMember{flooder, garbler} {
-		for _, n := range nodes {
-			if err := f.connect(ctx, n.addrs()[0]); err != nil {
-				return nil, err
-			}
-		}
+	var honestAddrs []string
+	for _, n := range nodes {
+		honestAddrs = append(honestAddrs, n.addrs()[0])
+	}
+	if err := attackers.call(ctx, "connect", honestAddrs, nil); err != nil {
+		return nil, err
 	}
 	if err := waitUntil(ctx, 30*time.Second, "the flooders in the room", func() bool {
 		return b.topicPeers() >= floodNodes+1
 	}); err != nil {
 		return nil, err
 	}
-	floodKey, _, _ := crypto.GenerateEd25519Key(rand.Reader)
-	garbageKey, _, _ := crypto.GenerateEd25519Key(rand.Reader)
-	floodCtx, stopFlood := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	var floods, garbage int
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		floods = floodAt(floodCtx, flooder.topic, floodValidRate, func(i int) []byte {
-			return floodEnvelope(floodKey, i, false)
-		})
-	}()
-	go func() {
-		defer wg.Done()
-		garbage = floodAt(floodCtx, garbler.topic, floodGarbageRate, func(i int) []byte {
-			if i%2 == 0 {
-				return fmt.Appendf(nil, "garbage %d", i)
-			}
-			return floodEnvelope(garbageKey, i, true)
-		})
-	}()
+	if err := attackers.call(ctx, "start", nil, nil); err != nil {
+		return nil, err
+	}
 	floodStart := time.Now()
 	b.receive(floodRec.hook(0))
 	flood, err := measureLatency(ctx, &ho, floodRec, 1, send)
-	stopFlood()
-	wg.Wait()
+	var sent floodCounts
+	if stopErr := attackers.call(ctx, "stop", nil, &sent); stopErr != nil && err == nil {
+		err = stopErr
+	}
 	floodSecs := time.Since(floodStart).Seconds()
 	if err != nil {
 		return nil, fmt.Errorf("under flood: %w", err)
 	}
 	runtime.GC()
 	after := readMem()
+	flooderID, _ := peer.Decode(ids.Flooder)
+	garblerID, _ := peer.Decode(ids.Garbler)
 	// Give the score inspector one more round before reading it.
 	_ = waitUntil(ctx, 2*time.Second, "scores", func() bool {
 		scoreMu.Lock()
 		defer scoreMu.Unlock()
-		_, ok := scores[garbler.id()]
+		_, ok := scores[garblerID]
 		return ok
 	})
 	scoreMu.Lock()
-	garblerScore, flooderScore := scores[garbler.id()], scores[flooder.id()]
+	garblerScore, flooderScore := scores[garblerID], scores[flooderID]
 	scoreMu.Unlock()
 
 	rep.addVs("p50", "ms", flood.lat.P50, calm.lat.P50)
 	rep.addVs("p99", "ms", flood.lat.P99, calm.lat.P99).maxRatio(2)
 	rep.addVs("max", "ms", flood.lat.Max, calm.lat.Max)
 	rep.addVs("delivered", "%", 100*flood.delivered, 100*calm.delivered).judge("100 %", flood.delivered == 1)
-	rep.add("valid flood sent", "msg/s", float64(floods)/floodSecs)
-	rep.add("garbage sent", "msg/s", float64(garbage)/floodSecs)
+	rep.add("valid flood sent", "msg/s", float64(sent.Valid)/floodSecs)
+	rep.add("garbage sent", "msg/s", float64(sent.Garbage)/floodSecs)
 	rep.add("garbage sender's score at node B", "", garblerScore).judge(fmt.Sprintf("< %d (graylisted)", floodGraylist), garblerScore < floodGraylist)
 	rep.add("valid flooder's score at node B", "", flooderScore).judge("≥ 0 (rate-limited, not punished)", flooderScore >= 0)
 	rep.addVs("process RSS", "MiB", float64(after.RSSKB)/1024, float64(before.RSSKB)/1024)
 	rep.addVs("process heap in use", "MiB", float64(after.HeapKB)/1024, float64(before.HeapKB)/1024)
 	rep.note("floor = the same honest nodes calm; latency is node A's Send -> node B's event log; %d honest nodes with the default rate limit (50/s, burst 200)", floodNodes)
-	rep.note("RSS and heap are of the whole bench process (all %d honest nodes and both flooders), after a GC, before and after the flood", floodNodes)
+	rep.note("RSS and heap are of the honest nodes' process (all %d honest nodes), after a GC, before and after the flood", floodNodes)
+	rep.note("the flooders run in a child process at nice 19, as an attacker's own machine would: the victims pay for receiving, decrypting and refusing the flood, not for signing and encrypting it")
 	return rep, nil
 }
 
