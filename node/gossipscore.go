@@ -67,8 +67,13 @@ func roomScoreParams() *pubsub.TopicScoreParams {
 // without looking at them (queues full, validation throttled) and asks for
 // a sync with the peer that sent them, so a burst that overflowed a queue
 // is made whole in moments rather than at the next periodic sync.
+//
+// It runs on gossipsub's event loop, which must never wait: code holding
+// the node's lock may itself be waiting on that loop (ListPeers). So it
+// only hands the request to the node's sync goroutine, and drops it when
+// that goroutine is behind; the periodic sync covers a dropped request.
 type syncOnDrop struct {
-	requestSync func(room string, p peer.ID)
+	dropped chan<- syncKey
 }
 
 func (t syncOnDrop) RejectMessage(m *pubsub.Message, reason string) {
@@ -76,7 +81,10 @@ func (t syncOnDrop) RejectMessage(m *pubsub.Message, reason string) {
 		return
 	}
 	if room, ok := strings.CutPrefix(m.GetTopic(), "/peerchat/1/room/"); ok {
-		t.requestSync(room, m.ReceivedFrom)
+		select {
+		case t.dropped <- syncKey{room, m.ReceivedFrom}:
+		default:
+		}
 	}
 }
 

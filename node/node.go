@@ -103,6 +103,9 @@ type Node struct {
 	// syncing holds the room/peer pairs being reconciled; false means
 	// "run once more when done". Guarded by mu.
 	syncing map[syncKey]bool
+	// syncDropped carries sync requests from gossipsub's event loop to
+	// the goroutine that starts them (see syncOnDrop).
+	syncDropped chan syncKey
 	// queued holds the local user's messages sent while the room had no
 	// peer, per room, until a sync hands them over. Guarded by mu.
 	queued map[string][]protocol.Message
@@ -150,18 +153,19 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n = &Node{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		key:      key,
-		store:    st,
-		metrics:  newMetrics(cfg.Registry, st),
-		gater:    newGater(),
-		limits:   newAuthorLimits(cfg.RateLimit),
-		rooms:    map[string]*room{},
-		names:    map[peer.ID]string{},
-		queued:   map[string][]protocol.Message{},
-		horizons: map[string]uint64{},
-		typing:   typingState{lastSent: map[string]time.Time{}, until: map[syncKey]time.Time{}},
+		cfg:         cfg,
+		log:         cfg.Logger,
+		key:         key,
+		store:       st,
+		metrics:     newMetrics(cfg.Registry, st),
+		gater:       newGater(),
+		limits:      newAuthorLimits(cfg.RateLimit),
+		rooms:       map[string]*room{},
+		names:       map[peer.ID]string{},
+		queued:      map[string][]protocol.Message{},
+		horizons:    map[string]uint64{},
+		syncDropped: make(chan syncKey, 64),
+		typing:      typingState{lastSent: map[string]time.Time{}, until: map[syncKey]time.Time{}},
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	defer func() {
@@ -174,7 +178,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	psOpts := []pubsub.Option{
 		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
-		pubsub.WithRawTracer(syncOnDrop{requestSync: n.requestSync}),
+		pubsub.WithRawTracer(syncOnDrop{dropped: n.syncDropped}),
 	}
 	if n.pubsub, err = newPubSub(n.ctx, n.host, append(psOpts, cfg.PubSubOptions...)...); err != nil {
 		return nil, err

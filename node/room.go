@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -147,12 +148,11 @@ func (n *Node) LeaveRoom(ctx context.Context, name string) error {
 // Rooms lists the joined rooms with how many peers are in each and how
 // many messages are unread.
 func (n *Node) Rooms() []RoomInfo {
-	n.mu.Lock()
-	out := make([]RoomInfo, 0, len(n.rooms))
-	for name, r := range n.rooms {
+	rooms := n.joinedRooms()
+	out := make([]RoomInfo, 0, len(rooms))
+	for name, r := range rooms {
 		out = append(out, RoomInfo{Name: name, Peers: len(r.topic.ListPeers())})
 	}
-	n.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	for i := range out {
 		out[i].Unread, _ = n.Unread(n.ctx, out[i].Name)
@@ -174,6 +174,14 @@ func (n *Node) roomNames() []string {
 }
 
 // joined returns the room if it is joined.
+// joinedRooms returns the joined rooms. Callers ask gossipsub about them
+// after n.mu is released: gossipsub's event loop may be waiting for n.mu.
+func (n *Node) joinedRooms() map[string]*room {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.rooms)
+}
+
 func (n *Node) joined(name string) (*room, error) {
 	if err := protocol.ValidateRoomName(name); err != nil {
 		return nil, &Error{Code: CodeInvalid, Message: err.Error(), Err: err}

@@ -46,6 +46,16 @@ func (n *Node) startSync() {
 		<-done
 	})
 	n.goTracked(func() { n.syncPeriodically(n.ctx) })
+	n.goTracked(func() {
+		for {
+			select {
+			case <-n.ctx.Done():
+				return
+			case k := <-n.syncDropped:
+				n.requestSync(k.room, k.peer)
+			}
+		}
+	})
 }
 
 // requestSync reconciles room with p in the background. A request for a
@@ -100,14 +110,12 @@ func (n *Node) syncPeriodically(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n.mu.Lock()
 		var pairs []syncKey
-		for name, r := range n.rooms {
+		for name, r := range n.joinedRooms() {
 			if peers := r.topic.ListPeers(); len(peers) > 0 {
 				pairs = append(pairs, syncKey{name, peers[rand.N(len(peers))]})
 			}
 		}
-		n.mu.Unlock()
 		for _, k := range pairs {
 			n.requestSync(k.room, k.peer)
 		}
