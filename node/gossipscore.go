@@ -1,12 +1,13 @@
 package node
 
 import (
-	"strings"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/peerchat/peerchat/protocol"
 )
 
 // Peer scoring for chat rooms. Rooms are quiet most of the time, so
@@ -80,7 +81,7 @@ func (t syncOnDrop) RejectMessage(m *pubsub.Message, reason string) {
 	if reason != pubsub.RejectValidationQueueFull && reason != pubsub.RejectValidationThrottled {
 		return
 	}
-	if room, ok := strings.CutPrefix(m.GetTopic(), "/peerchat/1/room/"); ok {
+	if room, ok := protocol.RoomOfTopic(m.GetTopic()); ok {
 		select {
 		case t.dropped <- syncKey{room, m.ReceivedFrom}:
 		default:

@@ -179,6 +179,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	psOpts := []pubsub.Option{
 		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
 		pubsub.WithRawTracer(syncOnDrop{dropped: n.syncDropped}),
+		pubsub.WithAppSpecificRpcInspector(n.dropOverLimit),
 	}
 	if n.pubsub, err = newPubSub(n.ctx, n.host, append(psOpts, cfg.PubSubOptions...)...); err != nil {
 		return nil, err

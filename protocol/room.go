@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // MaxRoomNameLen is the longest room name.
@@ -33,4 +34,10 @@ func ValidateRoomName(name string) error {
 
 // Topic returns the gossipsub topic that carries room's envelopes. The
 // version in the name lets a future format run beside this one.
-func Topic(room string) string { return "/peerchat/1/room/" + room }
+func Topic(room string) string { return topicPrefix + room }
+
+const topicPrefix = "/peerchat/1/room/"
+
+// RoomOfTopic returns the room whose topic is topic, and false for a
+// topic that is not a room's.
+func RoomOfTopic(topic string) (string, bool) { return strings.CutPrefix(topic, topicPrefix) }
