@@ -3,7 +3,18 @@ package sketch
 import (
 	"math/rand/v2"
 	"slices"
+	"testing"
 )
+
+// mustCells is CellsFor for a difference that fits a table.
+func mustCells(t testing.TB, d int) int {
+	t.Helper()
+	cells, ok := CellsFor(d)
+	if !ok {
+		t.Fatalf("a difference of %d does not fit a table", d)
+	}
+	return cells
+}
 
 // randomKeys returns n distinct random keys.
 func randomKeys(rng *rand.Rand, n int) []uint64 {

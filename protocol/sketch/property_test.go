@@ -31,7 +31,7 @@ func session(seed uint64, a, b [][32]byte) (endA, endB [][32]byte, tables int, f
 		return t
 	}
 	endA, endB = slices.Clone(a), slices.Clone(b)
-	cells := CellsFor(abs(len(a) - len(b)))
+	cells, _ := CellsFor(abs(len(a) - len(b)))
 	for {
 		tables++
 		// The table crosses the wire, as the responder would see it.

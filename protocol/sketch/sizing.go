@@ -8,10 +8,13 @@ const slack = 30
 
 // CellsFor is the size of a table that peels a difference of d keys with
 // high probability: 1.5 cells per key, above the 1.23 that K=3 needs for
-// large differences, plus slack for small ones.
-func CellsFor(d int) int {
+// large differences, plus slack for small ones. It reports false, and
+// MaxCells, when that is more than a table may hold: the caller should
+// reconcile some other way.
+func CellsFor(d int) (int, bool) {
 	d = min(max(d, 0), MaxCells)
-	return roundCells(d + d/2 + slack)
+	want := d + d/2 + slack
+	return roundCells(want), want <= MaxCells
 }
 
 // Next is the size of the table to try after one of cells cells failed to
@@ -28,6 +31,7 @@ func Next(cells, estimate int) (int, bool) {
 	if estimate <= 0 {
 		next = 4 * cells
 	}
-	next = max(next, CellsFor(estimate))
+	atLeast, _ := CellsFor(estimate)
+	next = max(next, atLeast)
 	return roundCells(next), true
 }

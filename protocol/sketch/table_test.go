@@ -13,7 +13,7 @@ func TestPeelRecoversBothDirectionsOfTheDifference(t *testing.T) {
 		{1000, 0, 0}, {1000, 1, 0}, {1000, 0, 1}, {5000, 30, 20}, {100000, 500, 500}, {0, 200, 0},
 	} {
 		a, b, wantPos, wantNeg := split(rng, c.shared, c.onlyA, c.onlyB)
-		d, err := diffTable(rng.Uint64(), CellsFor(c.onlyA+c.onlyB), a, b).Peel()
+		d, err := diffTable(rng.Uint64(), mustCells(t, c.onlyA+c.onlyB), a, b).Peel()
 		if err != nil {
 			t.Fatalf("%+v: %v", c, err)
 		}
@@ -55,7 +55,7 @@ func TestFirstTableSizePeelsSmallAndLargeDifferencesMostOfTheTime(t *testing.T) 
 		const trials = 200
 		for trial := 0; trial < trials; trial++ {
 			keys := randomKeys(rng, d)
-			if _, err := tableOf(rng.Uint64(), CellsFor(d), keys).Peel(); err != nil {
+			if _, err := tableOf(rng.Uint64(), mustCells(t, d), keys).Peel(); err != nil {
 				fails++
 			}
 		}
@@ -120,7 +120,7 @@ func TestEstimateIsCloseToTheDifference(t *testing.T) {
 }
 
 func TestNextGrowsAtLeastTwofoldAndStopsAtTheCap(t *testing.T) {
-	cells := CellsFor(0)
+	cells, _ := CellsFor(0)
 	for steps := 0; ; steps++ {
 		next, ok := Next(cells, 0)
 		if !ok {
@@ -136,6 +136,9 @@ func TestNextGrowsAtLeastTwofoldAndStopsAtTheCap(t *testing.T) {
 	}
 	if cells != MaxCells {
 		t.Fatalf("stopped at %d cells, cap %d", cells, MaxCells)
+	}
+	if _, ok := CellsFor(MaxCells); ok {
+		t.Fatal("a difference of MaxCells keys fits a table")
 	}
 	if next, _ := Next(60, 1<<40); next != MaxCells {
 		t.Fatalf("a huge estimate gave %d cells", next)
