@@ -103,6 +103,30 @@ func (n *Node) requestSync(room string, p peer.ID) {
 	}()
 }
 
+// claimSync marks a pair as being synced by a run this node serves, so
+// that a request for the same pair meanwhile (the periodic sync picking
+// this peer, a drop noticed on gossip) waits for it instead of starting a
+// second run in parallel that carries the envelopes still in flight once
+// more. release starts the request queued meanwhile, if any. When this node
+// already runs a sync with the peer itself, the pair is that run's.
+func (n *Node) claimSync(k syncKey) (release func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.syncing[k]; ok {
+		return func() {}
+	}
+	n.syncing[k] = true
+	return func() {
+		n.mu.Lock()
+		again := !n.syncing[k]
+		delete(n.syncing, k)
+		n.mu.Unlock()
+		if again {
+			n.requestSync(k.room, k.peer)
+		}
+	}
+}
+
 // syncPeriodically reconciles each room with one random peer of the room
 // every syncInterval, as a safety net for anything gossip dropped.
 func (n *Node) syncPeriodically(ctx context.Context) {
@@ -293,6 +317,8 @@ func (n *Node) serveSync(s network.Stream) {
 		s.Reset()
 		return
 	}
+	release := n.claimSync(syncKey{room, s.Conn().RemotePeer()})
+	defer release()
 	sp := n.beginSync(ctx, room, s.Conn().RemotePeer(), false)
 	err = n.answerSync(ctx, room, hello.Horizon, s.Protocol() == protocol.SyncSketchProtocol, rd, w, sp)
 	sp.finish(ctx, err)
