@@ -96,6 +96,7 @@ func (n *Node) reconcileSketch(ctx context.Context, rd *bufio.Reader, w *bufio.W
 	// next time, and the responder cannot have crafted items against it.
 	idx := newKeyIndex(rand.Uint64(), items)
 	cells, ok := sketch.CellsFor(countDiff(len(items), size.N))
+	ok = ok && !n.cfg.sketchFallback
 	for tables := 1; ok && tables <= maxSketchTables; tables++ {
 		if err := protocol.WriteFrame(w, protocol.FrameSketch, sketch.EncodeTable(idx.table(cells))); err != nil {
 			return err

@@ -138,3 +138,21 @@ func TestSketchNodeAndLegacyNodeConvergeOverTheOldProtocol(t *testing.T) {
 		}
 	}
 }
+
+func TestSketchSyncFallsBackToRangeReconciliationOnTheSameStream(t *testing.T) {
+	// Both fall back, whichever of them starts a run.
+	fallback := func(c *Config) { c.sketchFallback = true }
+	a := testNode(t, "", fallback)
+	b := testNode(t, "", fallback)
+	mustJoin(t, "fallback", a, b)
+	want := splitHistory(t, a, b, "fallback", 1000, 60, 80)
+	a.host.Peerstore().AddAddrs(b.ID(), b.host.Addrs(), time.Hour)
+	if err := a.syncWith(context.Background(), "fallback", b.ID()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*Node{a, b} {
+		if got := sortedHistory(t, n, "fallback"); !slices.Equal(got, want) {
+			t.Fatalf("%s holds %d messages, want the union of %d", n.ID(), len(got), len(want))
+		}
+	}
+}

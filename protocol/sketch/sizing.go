@@ -6,13 +6,24 @@ package sketch
 // cost only a few hundred bytes.
 const slack = 30
 
+// probeCells sizes a table when nothing suggests a difference at all.
+// Most syncs are periodic ones between peers already in sync, and a table
+// of six cells (78 bytes) confirms that as surely as a large one, and
+// still peels a difference of one or two keys; a larger difference gets a
+// table sized by the responder's estimate in the next round.
+const probeCells = 2 * K
+
 // CellsFor is the size of a table that peels a difference of d keys with
 // high probability: 1.5 cells per key, above the 1.23 that K=3 needs for
 // large differences, plus slack for small ones. It reports false, and
 // MaxCells, when that is more than a table may hold: the caller should
-// reconcile some other way.
+// reconcile some other way. A difference of 0 gets the smallest useful
+// table, a probe.
 func CellsFor(d int) (int, bool) {
-	d = min(max(d, 0), MaxCells)
+	if d <= 0 {
+		return probeCells, true
+	}
+	d = min(d, MaxCells)
 	want := d + d/2 + slack
 	return roundCells(want), want <= MaxCells
 }
