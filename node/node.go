@@ -75,6 +75,14 @@ type Config struct {
 	// gossipsub's options; the relay service (package relay) uses them.
 	HostOptions   []libp2p.Option
 	PubSubOptions []pubsub.Option
+
+	// legacySyncOnly makes the node speak only /peerchat/sync/1.0.0, as
+	// nodes did before 1.1.0; tests use it to prove the two interoperate.
+	legacySyncOnly bool
+	// sketchFallback makes the node, as a 1.1.0 initiator, skip the
+	// sketch tables and reconcile ranges at once, as it does when tables
+	// fail to peel; tests use it to cover the fallback.
+	sketchFallback bool
 }
 
 // Node is a running peerchat node. Its methods are safe for concurrent use.

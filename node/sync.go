@@ -11,10 +11,12 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/peerchat/peerchat/node/store"
 	"github.com/peerchat/peerchat/protocol"
 	"github.com/peerchat/peerchat/protocol/reconcile"
+	"github.com/peerchat/peerchat/protocol/sketch"
 )
 
 const (
@@ -32,19 +34,21 @@ type syncKey struct {
 	peer peer.ID
 }
 
-// startSync serves the sync protocol and starts the periodic sync loop.
+// startSync serves the sync protocols and starts the periodic sync loop.
 func (n *Node) startSync() {
 	n.syncing = map[syncKey]bool{}
-	n.host.SetStreamHandler(protocol.SyncProtocol, func(s network.Stream) {
-		// The handler's own goroutine belongs to libp2p; the work is
-		// tracked so that Close waits for it before closing the store.
-		done := make(chan struct{})
-		if !n.goTracked(func() { defer close(done); n.serveSync(s) }) {
-			s.Reset()
-			return
-		}
-		<-done
-	})
+	for _, proto := range n.syncProtocols() {
+		n.host.SetStreamHandler(proto, func(s network.Stream) {
+			// The handler's own goroutine belongs to libp2p; the work is
+			// tracked so that Close waits for it before closing the store.
+			done := make(chan struct{})
+			if !n.goTracked(func() { defer close(done); n.serveSync(s) }) {
+				s.Reset()
+				return
+			}
+			<-done
+		})
+	}
 	n.goTracked(func() { n.syncPeriodically(n.ctx) })
 	n.goTracked(func() {
 		for {
@@ -56,6 +60,16 @@ func (n *Node) startSync() {
 			}
 		}
 	})
+}
+
+// syncProtocols lists the sync protocols this node speaks, preferred
+// first: 1.1.0 costs bytes in proportion to the difference, and 1.0.0 is
+// kept for peers that predate it.
+func (n *Node) syncProtocols() []libp2pprotocol.ID {
+	if n.cfg.legacySyncOnly {
+		return []libp2pprotocol.ID{protocol.SyncProtocol}
+	}
+	return []libp2pprotocol.ID{protocol.SyncSketchProtocol, protocol.SyncProtocol}
 }
 
 // requestSync reconciles room with p in the background. A request for a
@@ -99,6 +113,30 @@ func (n *Node) requestSync(room string, p peer.ID) {
 	}()
 }
 
+// claimSync marks a pair as being synced by a run this node serves, so
+// that a request for the same pair meanwhile (the periodic sync picking
+// this peer, a drop noticed on gossip) waits for it instead of starting a
+// second run in parallel that carries the envelopes still in flight once
+// more. release starts the request queued meanwhile, if any. When this node
+// already runs a sync with the peer itself, the pair is that run's.
+func (n *Node) claimSync(k syncKey) (release func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.syncing[k]; ok {
+		return func() {}
+	}
+	n.syncing[k] = true
+	return func() {
+		n.mu.Lock()
+		again := !n.syncing[k]
+		delete(n.syncing, k)
+		n.mu.Unlock()
+		if again {
+			n.requestSync(k.room, k.peer)
+		}
+	}
+}
+
 // syncPeriodically reconciles each room with one random peer of the room
 // every syncInterval, as a safety net for anything gossip dropped.
 func (n *Node) syncPeriodically(ctx context.Context) {
@@ -134,7 +172,7 @@ func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
 func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *syncProgress) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, p, protocol.SyncProtocol)
+	s, err := n.host.NewStream(ctx, p, n.syncProtocols()...)
 	if err != nil {
 		return fmt.Errorf("open sync stream: %w", err)
 	}
@@ -162,6 +200,23 @@ func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *sy
 	if err != nil {
 		return err
 	}
+	if s.Protocol() == protocol.SyncSketchProtocol {
+		err = n.reconcileSketch(ctx, rd, w, room, items, sp)
+	} else {
+		err = n.reconcileRanges(ctx, rd, w, room, items, sp)
+	}
+	if err != nil {
+		return err
+	}
+	n.flushOutbox(ctx, room)
+	return nil
+}
+
+// reconcileRanges runs range-based reconciliation (the whole of 1.0.0
+// after the hellos, and 1.1.0's fallback): rounds of Reconcile frames
+// until the initiator knows both directions of the difference, then Want
+// frames for what it lacks and the exchange of envelopes.
+func (n *Node) reconcileRanges(ctx context.Context, rd *bufio.Reader, w *bufio.Writer, room string, items []store.Item, sp *syncProgress) error {
 	in := reconcile.NewInitiator(toReconcile(items), reconcile.Config{})
 	msg, err := in.Start()
 	if err != nil {
@@ -197,7 +252,15 @@ func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *sy
 			return err
 		}
 	}
-	if err := n.sendEnvelopes(ctx, w, fromReconcileIDs(in.Have()), sp); err != nil {
+	return n.finishSync(ctx, rd, w, room, fromReconcileIDs(in.Have()), sp)
+}
+
+// finishSync is the initiator's last step in both versions: send the
+// envelopes the responder lacks and every receipt, then Done, and store
+// what the responder sends until its own Done, which it sends only once
+// it has stored everything of ours.
+func (n *Node) finishSync(ctx context.Context, rd *bufio.Reader, w *bufio.Writer, room string, haves []protocol.ID, sp *syncProgress) error {
+	if err := n.sendEnvelopes(ctx, w, haves, sp); err != nil {
 		return err
 	}
 	if err := n.sendMarkers(ctx, w, room, sp); err != nil {
@@ -209,11 +272,7 @@ func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *sy
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if err := n.receiveEnvelopes(ctx, rd, room, sp, nil); err != nil {
-		return err
-	}
-	n.flushOutbox(ctx, room)
-	return nil
+	return n.receiveEnvelopes(ctx, rd, room, sp, nil)
 }
 
 // sendMarkers writes every stored receipt of room. Markers are one per
@@ -266,8 +325,10 @@ func (n *Node) serveSync(s network.Stream) {
 		s.Reset()
 		return
 	}
+	release := n.claimSync(syncKey{room, s.Conn().RemotePeer()})
+	defer release()
 	sp := n.beginSync(ctx, room, s.Conn().RemotePeer(), false)
-	err = n.answerSync(ctx, room, hello.Horizon, rd, w, sp)
+	err = n.answerSync(ctx, room, hello.Horizon, s.Protocol() == protocol.SyncSketchProtocol, rd, w, sp)
 	sp.finish(ctx, err)
 	if err != nil {
 		n.log.Debug("serve sync", "room", room, "peer", s.Conn().RemotePeer(), "err", err)
@@ -277,18 +338,41 @@ func (n *Node) serveSync(s network.Stream) {
 	n.flushOutbox(ctx, room)
 }
 
-// answerSync is the responder's side after the hello.
-func (n *Node) answerSync(ctx context.Context, room string, peerHorizon uint64, rd *bufio.Reader, w *bufio.Writer, sp *syncProgress) error {
+// answerSync is the responder's side after the hello. With sketched (the
+// stream speaks 1.1.0) it first tells the initiator its item count and
+// answers sketch tables too; range reconciliation is served in both
+// versions, as 1.1.0's fallback.
+func (n *Node) answerSync(ctx context.Context, room string, peerHorizon uint64, sketched bool, rd *bufio.Reader, w *bufio.Writer, sp *syncProgress) error {
 	items, err := n.syncItems(ctx, room, peerHorizon)
 	if err != nil {
 		protocol.WriteFrame(w, protocol.FrameError, []byte("store unavailable"))
 		w.Flush()
 		return err
 	}
+	var sk *sketchAnswer
+	if sketched {
+		sk = &sketchAnswer{n: n, room: room, items: items}
+		if err := protocol.WriteFrame(w, protocol.FrameSketch, sketch.EncodeSize(uint64(len(items)))); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
 	set := toReconcile(items)
 	var wants []protocol.ID
 	err = n.receiveEnvelopes(ctx, rd, room, sp, func(t protocol.FrameType, payload []byte) error {
+		if sk != nil && sk.answered {
+			// The answer to a table that peeled settled everything; only
+			// the initiator's envelopes and Done may follow.
+			return fmt.Errorf("%w: type %d after the sketch answer", protocol.ErrFrame, t)
+		}
 		switch t {
+		case protocol.FrameSketch:
+			if sk == nil {
+				break
+			}
+			return sk.answer(ctx, w, payload, sp)
 		case protocol.FrameReconcile:
 			reply, err := reconcile.Respond(set, payload, reconcile.Config{})
 			if err != nil {
@@ -317,8 +401,10 @@ func (n *Node) answerSync(ctx context.Context, room string, peerHorizon uint64, 
 	if err := n.sendEnvelopes(ctx, w, wants, sp); err != nil {
 		return err
 	}
-	if err := n.sendMarkers(ctx, w, room, sp); err != nil {
-		return err
+	if sk == nil || !sk.answered { // the sketch answer carried them
+		if err := n.sendMarkers(ctx, w, room, sp); err != nil {
+			return err
+		}
 	}
 	if err := protocol.WriteFrame(w, protocol.FrameDone, nil); err != nil {
 		return err
@@ -346,8 +432,9 @@ func (n *Node) sendEnvelopes(ctx context.Context, w *bufio.Writer, ids []protoco
 
 // receiveEnvelopes reads frames until Done, verifying and storing every
 // envelope exactly as if it had come by gossip. Other frame types go to
-// other (nil means they are a protocol error). It returns once everything
-// received is on disk.
+// other (nil means they are a protocol error), which may end the reading
+// early by returning errPhaseDone. It returns once everything received is
+// on disk.
 func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room string, sp *syncProgress, other func(protocol.FrameType, []byte) error) error {
 	for {
 		t, payload, err := protocol.ReadFrame(rd)
@@ -370,7 +457,11 @@ func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room stri
 			n.acceptEnvelope(ctx, room, rcv)
 			sp.add(ctx, 1, 0)
 		case other != nil:
-			if err := other(t, payload); err != nil {
+			err := other(t, payload)
+			if errors.Is(err, errPhaseDone) {
+				return n.store.Flush(ctx)
+			}
+			if err != nil {
 				return err
 			}
 		default:

@@ -45,6 +45,7 @@ func FuzzReadFrame(f *testing.F) {
 	var buf bytes.Buffer
 	WriteFrame(&buf, FrameHello, EncodeHello(Hello{Room: "lobby", Horizon: 9}))
 	WriteFrame(&buf, FrameWant, EncodeIDs([]ID{{1}, {2}}))
+	WriteFrame(&buf, FrameWantKeys, EncodeKeys([]uint64{1, 1 << 63}))
 	WriteFrame(&buf, FrameDone, nil)
 	f.Add(buf.Bytes())
 	f.Add([]byte{4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
@@ -62,6 +63,8 @@ func FuzzReadFrame(f *testing.F) {
 			switch typ {
 			case FrameWant:
 				DecodeIDs(payload)
+			case FrameWantKeys:
+				DecodeKeys(payload)
 			case FrameHello:
 				DecodeHello(payload)
 			}

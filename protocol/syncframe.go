@@ -19,6 +19,8 @@ const (
 	FrameWant      FrameType = 4 // initiator → responder: IDs it lacks
 	FrameDone      FrameType = 5 // the sender has nothing more to send
 	FrameError     FrameType = 6 // the sender refuses; payload is a reason
+	FrameSketch    FrameType = 7 // 1.1.0: a sketch message (package sketch), either way
+	FrameWantKeys  FrameType = 8 // 1.1.0, responder → initiator: keys it lacks
 )
 
 // MaxFrameBytes bounds a sync frame's payload.
@@ -26,6 +28,9 @@ const MaxFrameBytes = 1 << 20
 
 // MaxWantIDs bounds the IDs in one Want frame.
 const MaxWantIDs = 1024
+
+// MaxWantKeys bounds the keys in one WantKeys frame.
+const MaxWantKeys = 4096
 
 // ErrFrame is returned for a frame that breaks the sync protocol's rules.
 var ErrFrame = errors.New("bad sync frame")
@@ -51,7 +56,7 @@ func ReadFrame(r *bufio.Reader) (FrameType, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if t < byte(FrameHello) || t > byte(FrameError) {
+	if t < byte(FrameHello) || t > byte(FrameWantKeys) {
 		return 0, nil, fmt.Errorf("%w: unknown type %d", ErrFrame, t)
 	}
 	n, err := binary.ReadUvarint(r)
@@ -88,6 +93,28 @@ func DecodeIDs(b []byte) ([]ID, error) {
 		copy(ids[i][:], b[i*size:])
 	}
 	return ids, nil
+}
+
+// EncodeKeys packs sketch keys for a WantKeys frame: 8 bytes each,
+// little-endian, back to back.
+func EncodeKeys(keys []uint64) []byte {
+	out := make([]byte, 0, len(keys)*8)
+	for _, k := range keys {
+		out = binary.LittleEndian.AppendUint64(out, k)
+	}
+	return out
+}
+
+// DecodeKeys unpacks a WantKeys frame.
+func DecodeKeys(b []byte) ([]uint64, error) {
+	if len(b)%8 != 0 || len(b)/8 > MaxWantKeys {
+		return nil, fmt.Errorf("%w: want-keys frame of %d bytes", ErrFrame, len(b))
+	}
+	keys := make([]uint64, len(b)/8)
+	for i := range keys {
+		keys[i] = binary.LittleEndian.Uint64(b[i*8:])
+	}
+	return keys, nil
 }
 
 // Hello opens a sync: the room, and the sender's horizon, the Lamport clock

@@ -89,7 +89,7 @@ func runSync(ctx context.Context, o *options) (*Report, error) {
 		rep.addVs(label+": time to converge", "ms", ms(res.took), ms(fl.took))
 		rep.add(label+": sync runs (both sides)", "", float64(res.runs))
 	}
-	rep.note("bytes are libp2p stream payload on /peerchat/sync/1.0.0, both directions, counted on the complete node (before yamux and Noise framing); the floor streams exactly the missing envelopes")
+	rep.note("bytes are libp2p stream payload on whichever sync protocol the nodes negotiate (/peerchat/sync/1.1.0 between current nodes, or 1.0.0), both directions, counted on the complete node (before yamux and Noise framing); the floor streams exactly the missing envelopes")
 	return rep, nil
 }
 
@@ -318,7 +318,7 @@ func (c *streamCounter) install(cfg *node.Config) {
 
 func (c *streamCounter) count(n int64, p libp2pprotocol.ID) {
 	c.all.Add(n)
-	if p == protocol.SyncProtocol || p == floorSyncProtocol {
+	if p == protocol.SyncProtocol || p == protocol.SyncSketchProtocol || p == floorSyncProtocol {
 		c.sync.Add(n)
 	}
 }
