@@ -447,6 +447,9 @@ func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room stri
 		case t == protocol.FrameError:
 			return fmt.Errorf("peer refused sync: %s", payload)
 		case t == protocol.FrameEnvelope:
+			if n.knownMarker(room, payload) {
+				continue
+			}
 			rcv, err := n.checkEnvelope(room, payload)
 			if err != nil {
 				return err
@@ -468,6 +471,30 @@ func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room stri
 			return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
 		}
 	}
+}
+
+// knownMarker reports whether data is a receipt that could not move the
+// marker this node holds for its author: one it holds already, or an
+// older one. A peer sends every marker it holds on each sync, so most are
+// known, and checking that before the signature costs a decode instead of
+// a verification; in a room of 300 members, verifying them all was a third
+// of every node's CPU. Skipping is safe whether or not the signature is
+// good, because such a receipt changes nothing.
+func (n *Node) knownMarker(room string, data []byte) bool {
+	env, err := protocol.DecodeStored(data)
+	if err != nil || env.Kind != protocol.KindReceipt || env.Room != room {
+		return false
+	}
+	b, err := protocol.DecodeReceipt(env)
+	if err != nil {
+		return false
+	}
+	id, err := protocol.ParseID(b.UpTo)
+	if err != nil {
+		return false
+	}
+	held, ok := n.marker(room, env.Author, b.Kind)
+	return ok && !(marker{b.UpToLamport, id}).after(held)
 }
 
 // syncItems returns the part of room's history index that a sync with a
