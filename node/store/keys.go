@@ -27,6 +27,7 @@ const (
 	prefixRooms    = "/rooms/"
 	prefixPeers    = "/peers/"
 	keySeq         = "/meta/seq"
+	keySeqReserved = "/meta/seq-reserved"
 	keyLamport     = "/meta/lamport"
 )
 

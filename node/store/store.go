@@ -1,8 +1,8 @@
 // Package store keeps a node's durable state in a go-datastore backed by
 // Pebble: room history, the event log, joined rooms, known peers and the
 // Lamport clock. All writes go through one committer goroutine that groups
-// concurrent requests into a single synced batch, so durability costs one
-// disk flush per batch rather than one per message.
+// concurrent requests into a single batch followed by one disk flush, so
+// durability costs one flush per batch rather than one per message.
 package store
 
 import (
@@ -52,6 +52,7 @@ type Store struct {
 
 	// Owned by the committer goroutine after Open returns.
 	nextSeq        uint64
+	seqReserved    uint64 // every seq up to this one may have been shown; see reserveSeqs
 	lastSpaceCheck time.Time
 	spaceErr       error
 
@@ -69,7 +70,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.MinFreeBytes == 0 {
 		opts.MinFreeBytes = 64 << 20
 	}
-	db, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.Sync))
+	// Writes are applied unsynced and made durable by one explicit WAL
+	// flush per batch (syncWAL), so that a batch nobody waits for can be
+	// shown to readers before its flush (see commitBatch).
+	db, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.NoSync))
 	if err != nil {
 		return nil, fmt.Errorf("open datastore in %s: %w", dir, err)
 	}
@@ -93,7 +97,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.nextSeq = seq + 1
+	reserved, err := s.getUint(ctx, keySeqReserved)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// After a crash, events up to the reservation may have been shown
+	// without reaching the disk; numbering resumes above them, so a client
+	// never meets a seq it saw before attached to another event.
+	seq = max(seq, reserved)
+	s.nextSeq, s.seqReserved = seq+1, seq
 	s.lamport.Store(lamport)
 	first, err := s.firstEventSeq()
 	if err != nil {
@@ -113,7 +126,23 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	<-s.done
+	// A clean stop gives back the unused reservation, so numbering resumes
+	// without a gap.
+	if s.seqReserved > s.nextSeq-1 {
+		ctx := context.Background()
+		if err := s.db.Put(ctx, ds.NewKey(keySeqReserved), uintBytes(s.nextSeq-1)); err == nil {
+			s.syncWAL(ctx)
+		}
+	}
 	return s.db.Close()
+}
+
+// syncWAL makes every write applied so far durable.
+func (s *Store) syncWAL(ctx context.Context) error {
+	if err := s.db.Sync(ctx, ds.NewKey("/")); err != nil {
+		return fmt.Errorf("flush to disk: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) getUint(ctx context.Context, key string) (uint64, error) {
