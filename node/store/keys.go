@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -35,6 +36,23 @@ const (
 // (Lamport clock, then ID): the total order every node agrees on.
 func orderKey(lamport uint64, id protocol.ID) string {
 	return fmt.Sprintf("%016x%s", lamport, id.String())
+}
+
+// parseOrderKeyBytes is parseOrderKey without converting the key to a
+// string: a sync reads every key of a room through it.
+func parseOrderKeyBytes(b []byte) (uint64, protocol.ID, error) {
+	var id protocol.ID
+	if len(b) != 16+64 {
+		return 0, id, fmt.Errorf("order key %q has the wrong length", b)
+	}
+	var l [8]byte
+	if _, err := hex.Decode(l[:], b[:16]); err != nil {
+		return 0, id, fmt.Errorf("order key %q: %w", b, err)
+	}
+	if _, err := hex.Decode(id[:], b[16:]); err != nil {
+		return 0, id, fmt.Errorf("order key %q: %w", b, err)
+	}
+	return binary.BigEndian.Uint64(l[:]), id, nil
 }
 
 func parseOrderKey(s string) (uint64, protocol.ID, error) {

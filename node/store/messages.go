@@ -130,8 +130,8 @@ func (s *Store) Items(ctx context.Context, room string) ([]Item, error) {
 		scanErr error
 	)
 	p := roomPrefix(room)
-	err := s.scan(p, prefixEnd(p), false, func(key string, _ []byte) bool {
-		l, id, err := parseOrderKey(key[len(p):])
+	err := s.scanRaw(p, prefixEnd(p), false, func(key, _ []byte) bool {
+		l, id, err := parseOrderKeyBytes(key[len(p):])
 		if err != nil {
 			scanErr = err
 			return false

@@ -180,6 +180,12 @@ func (s *Store) NextLamport() uint64 { return s.lamport.Add(1) }
 // until fn returns false. It reads Pebble directly because go-datastore
 // queries cannot start at a key, which history paging needs.
 func (s *Store) scan(lower, upper string, reverse bool, fn func(key string, value []byte) bool) error {
+	return s.scanRaw(lower, upper, reverse, func(key, value []byte) bool { return fn(string(key), value) })
+}
+
+// scanRaw is scan with the key as the iterator's own bytes, valid only
+// during the call: whole-room scans use it to skip a copy per key.
+func (s *Store) scanRaw(lower, upper string, reverse bool, fn func(key, value []byte) bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -194,7 +200,7 @@ func (s *Store) scan(lower, upper string, reverse bool, fn func(key string, valu
 		step = it.Prev
 	}
 	for ; valid; valid = step() {
-		if !fn(string(it.Key()), it.Value()) {
+		if !fn(it.Key(), it.Value()) {
 			break
 		}
 	}
