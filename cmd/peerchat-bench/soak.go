@@ -21,6 +21,10 @@ type soakSample struct {
 	// StoreKB is the datastores' block caches and memtables, which live
 	// outside the Go heap but inside RSS.
 	StoreKB int
+	// GoKB is what the Go runtime holds from the OS and has not given
+	// back: the heap in use, freed heap kept for reuse, stacks and the
+	// runtime's own structures.
+	GoKB int
 }
 
 // runSoak keeps a few nodes chatting at a steady rate for --soak-duration
@@ -95,7 +99,7 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 			continue
 		}
 		runtime.GC()
-		samples = append(samples, soakSample{At: time.Since(start), Mem: readMem(), FDs: openFDs(), StoreKB: storeMemoryKB(regs)})
+		samples = append(samples, soakSample{At: time.Since(start), Mem: readMem(), FDs: openFDs(), StoreKB: storeMemoryKB(regs), GoKB: goRuntimeKB()})
 	}
 	stopChat()
 	if o.HeapProf != "" {
@@ -115,15 +119,26 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 	rep.addVs("heap in use (last vs first)", "MiB", float64(last.Mem.HeapKB)/1024, float64(first.Mem.HeapKB)/1024).judge("≤ 1.5x first + 8 MiB", heapOK)
 	rep.addVs("RSS (last vs first)", "MiB", float64(last.Mem.RSSKB)/1024, float64(first.Mem.RSSKB)/1024)
 	rep.addVs("datastore caches and memtables (last vs first)", "MiB", float64(last.StoreKB)/1024, float64(first.StoreKB)/1024)
-	rep.add("RSS less datastore memory, slope", "MiB/min", slope(float64(first.Mem.RSSKB-first.StoreKB)/1024, float64(last.Mem.RSSKB-last.StoreKB)/1024))
+	rep.addVs("Go runtime's memory from the OS (last vs first)", "MiB", float64(last.GoKB)/1024, float64(first.GoKB)/1024)
+	rep.add("Go runtime's memory slope", "MiB/min", slope(float64(first.GoKB)/1024, float64(last.GoKB)/1024))
+	outside := func(x soakSample) float64 { return float64(x.Mem.RSSKB-x.StoreKB-x.GoKB) / 1024 }
+	rep.add("RSS outside the Go runtime and datastore caches, slope", "MiB/min", slope(outside(first), outside(last)))
 	rep.add("heap slope", "MiB/min", slope(float64(first.Mem.HeapKB)/1024, float64(last.Mem.HeapKB)/1024))
 	rep.add("RSS slope", "MiB/min", slope(float64(first.Mem.RSSKB)/1024, float64(last.Mem.RSSKB)/1024))
 	rep.add("goroutine slope", "/min", slope(float64(first.Mem.Goroutines), float64(last.Mem.Goroutines)))
 	for _, s := range samples {
-		rep.note("at %s: RSS %d KiB, heap %d KiB, datastore %d KiB, %d goroutines, %d open files", s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.StoreKB, s.Mem.Goroutines, s.FDs)
+		rep.note("at %s: RSS %d KiB, heap %d KiB, Go runtime %d KiB, datastore %d KiB, %d goroutines, %d open files", s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.GoKB, s.StoreKB, s.Mem.Goroutines, s.FDs)
 	}
 	rep.note("samples are of the whole bench process (%d nodes in one process), after a GC, from the end of a warm-up of a quarter of the run", nodesN)
 	return rep, nil
+}
+
+// goRuntimeKB is the memory the Go runtime has from the OS and has not
+// returned to it.
+func goRuntimeKB() int {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int((ms.Sys - ms.HeapReleased) / 1024)
 }
 
 // storeMemoryKB sums the datastore memory gauges of every node's registry.
