@@ -15,6 +15,7 @@ const (
 	CodeConflict     Code = "conflict"     // the request clashes with current state
 	CodeTooLarge     Code = "too_large"    // the input is over a size limit
 	CodeGone         Code = "gone"         // what was asked for is no longer kept
+	CodeRateLimited  Code = "rate_limited" // too many sends in a short time; retry later
 	CodeUnavailable  Code = "unavailable"  // a temporary failure; retry later
 	CodeInternal     Code = "internal"     // a bug or a storage failure
 	CodeUnauthorized Code = "unauthorized" // the caller did not prove who it is

@@ -26,10 +26,12 @@ const (
 	graylistThreshold = -80
 )
 
-func peerScoreParams() *pubsub.PeerScoreParams {
+// peerScoreParams scores peers; appScore adds what gossipsub cannot see
+// itself (see overlimit.go).
+func peerScoreParams(appScore func(peer.ID) float64) *pubsub.PeerScoreParams {
 	return &pubsub.PeerScoreParams{
 		Topics:                 map[string]*pubsub.TopicScoreParams{},
-		AppSpecificScore:       func(peer.ID) float64 { return 0 },
+		AppSpecificScore:       appScore,
 		AppSpecificWeight:      1,
 		BehaviourPenaltyWeight: -1,
 		BehaviourPenaltyDecay:  pubsub.ScoreParameterDecay(10 * time.Minute),

@@ -96,9 +96,12 @@ type Node struct {
 	metrics *metrics
 	dialer  *dialer
 	gater   *gater
-	limits  *authorLimits
-	mdns    mdns.Service
-	relay   *relayClient
+	limits  authorLimits
+	// overLimit scores down peers that forward envelopes beyond the rate
+	// limit.
+	overLimit *overLimitPeers
+	mdns      mdns.Service
+	relay     *relayClient
 
 	ctx    context.Context // ends when Close starts
 	cancel context.CancelFunc
@@ -168,6 +171,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		metrics:     newMetrics(cfg.Registry, st),
 		gater:       newGater(),
 		limits:      newAuthorLimits(cfg.RateLimit),
+		overLimit:   newOverLimitPeers(cfg.RateLimit),
 		rooms:       map[string]*room{},
 		names:       map[peer.ID]string{},
 		queued:      map[string][]protocol.Message{},
@@ -185,7 +189,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	psOpts := []pubsub.Option{
-		pubsub.WithPeerScore(peerScoreParams(), peerScoreThresholds()),
+		pubsub.WithPeerScore(peerScoreParams(n.overLimit.score), peerScoreThresholds()),
 		pubsub.WithRawTracer(syncOnDrop{dropped: n.syncDropped}),
 		pubsub.WithAppSpecificRpcInspector(n.dropOverLimit),
 	}

@@ -11,8 +11,11 @@ import (
 )
 
 func TestStoppedNodeCatchesUpOnEverythingSentWhileItWasAway(t *testing.T) {
-	a := testNode(t, "")
-	b := testNode(t, "", bootstrapFrom(a))
+	// a and b post 500 messages each as fast as they can, far beyond the
+	// default rate limit: this test is about catching up, not limits.
+	fast := func(c *Config) { c.RateLimit = RateLimit{PerSecond: 10_000, Burst: 1000} }
+	a := testNode(t, "", fast)
+	b := testNode(t, "", fast, bootstrapFrom(a))
 	dirC := t.TempDir()
 	c := testNode(t, dirC, bootstrapFrom(a, b))
 	mustJoin(t, "away", a, b, c)

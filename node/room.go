@@ -208,6 +208,7 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 		env, err := protocol.DecodeStored(m.Data)
 		if err == nil && n.limits.exhausted(roomName, env.Author) {
 			n.metrics.rejected.WithLabelValues("rate_limited").Inc()
+			n.overLimit.noteOverLimit(from, roomName, env.Author)
 			return pubsub.ValidationIgnore
 		}
 		if err == nil {
@@ -221,8 +222,10 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 			return pubsub.ValidationReject
 		}
 		if !n.limits.allow(roomName, rcv.env.Author) {
-			// Ignore, not Reject: the peer that forwarded it may be honest.
+			// Ignore, not Reject: the peer that forwarded it may be honest;
+			// only one far beyond the limit is punished (overlimit.go).
 			n.metrics.rejected.WithLabelValues("rate_limited").Inc()
+			n.overLimit.noteOverLimit(from, roomName, rcv.env.Author)
 			return pubsub.ValidationIgnore
 		}
 		m.ValidatorData = rcv

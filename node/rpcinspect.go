@@ -17,7 +17,7 @@ import (
 //
 // It runs on gossipsub's event loop, so it takes no lock but the rate
 // limiter's and never waits.
-func (n *Node) dropOverLimit(_ peer.ID, rpc *pubsub.RPC) error {
+func (n *Node) dropOverLimit(from peer.ID, rpc *pubsub.RPC) error {
 	msgs := rpc.GetPublish()
 	kept := msgs[:0]
 	for _, m := range msgs {
@@ -25,6 +25,7 @@ func (n *Node) dropOverLimit(_ peer.ID, rpc *pubsub.RPC) error {
 			env, err := protocol.DecodeStored(m.GetData())
 			if err == nil && n.limits.exhausted(room, env.Author) {
 				n.metrics.rejected.WithLabelValues("rate_limited").Inc()
+				n.overLimit.noteOverLimit(from, room, env.Author)
 				continue
 			}
 		}

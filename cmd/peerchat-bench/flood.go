@@ -141,8 +141,9 @@ func runFlood(ctx context.Context, o *options) (*Report, error) {
 	_ = waitUntil(ctx, 2*time.Second, "scores", func() bool {
 		scoreMu.Lock()
 		defer scoreMu.Unlock()
-		_, ok := scores[garblerID]
-		return ok
+		_, gok := scores[garblerID]
+		_, fok := scores[flooderID]
+		return gok && fok
 	})
 	scoreMu.Lock()
 	garblerScore, flooderScore := scores[garblerID], scores[flooderID]
@@ -155,7 +156,7 @@ func runFlood(ctx context.Context, o *options) (*Report, error) {
 	rep.add("valid flood sent", "msg/s", float64(sent.Valid)/floodSecs)
 	rep.add("garbage sent", "msg/s", float64(sent.Garbage)/floodSecs)
 	rep.add("garbage sender's score at node B", "", garblerScore).judge(fmt.Sprintf("< %d (graylisted)", floodGraylist), garblerScore < floodGraylist)
-	rep.add("valid flooder's score at node B", "", flooderScore).judge("≥ 0 (rate-limited, not punished)", flooderScore >= 0)
+	rep.add("valid flooder's score at node B", "", flooderScore).judge(fmt.Sprintf("< %d (graylisted)", floodGraylist), flooderScore < floodGraylist)
 	rep.addVs("process RSS", "MiB", float64(after.RSSKB)/1024, float64(before.RSSKB)/1024)
 	rep.addVs("process heap in use", "MiB", float64(after.HeapKB)/1024, float64(before.HeapKB)/1024)
 	rep.note("floor = the same honest nodes calm; latency is node A's Send -> node B's event log; %d honest nodes with the default rate limit (50/s, burst 200)", floodNodes)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/peerchat/peerchat/node"
 )
 
 func TestTwoNodesChatThroughTheHTTPAPI(t *testing.T) {
@@ -343,5 +345,36 @@ func TestResumingFromASeqTheLogNoLongerKeepsIsGone(t *testing.T) {
 	}
 	if st := n.do("GET", "/v1/events/ws?since=1", nil, &e); st != 410 {
 		t.Fatalf("websocket from a pruned seq: status %d", st)
+	}
+}
+
+func TestSendingFasterThanTheRateLimitGets429WithRetry(t *testing.T) {
+	a := startAPINodeWith(t, func(c *nodeConfig) { c.RateLimit = node.RateLimit{PerSecond: 0.001, Burst: 3} })
+	a.join("r")
+	for i := range 3 {
+		a.send("r", fmt.Sprintf("within %d", i), "")
+	}
+	req, _ := http.NewRequest("POST", a.srv.URL+"/v1/rooms/r/messages", strings.NewReader(`{"text":"beyond"}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error struct {
+			Code  string `json:"code"`
+			Retry bool   `json:"retry"`
+		} `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusTooManyRequests || e.Error.Code != "rate_limited" || !e.Error.Retry || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d code %q retry %v Retry-After %q, want 429 rate_limited true and a Retry-After",
+			resp.StatusCode, e.Error.Code, e.Error.Retry, resp.Header.Get("Retry-After"))
+	}
+	if n := len(a.history("r")); n != 3 {
+		t.Fatalf("history holds %d messages, want the 3 accepted", n)
 	}
 }

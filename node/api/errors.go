@@ -26,6 +26,8 @@ func statusOf(code node.Code) int {
 		return http.StatusGone
 	case node.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case node.CodeRateLimited:
+		return http.StatusTooManyRequests
 	case node.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	default:
@@ -51,11 +53,11 @@ func writeError(w http.ResponseWriter, err error) {
 	} else {
 		body.Error.Code, body.Error.Message = node.CodeInternal, err.Error()
 	}
-	body.Error.Retry = body.Error.Code == node.CodeUnavailable
-	status := statusOf(body.Error.Code)
-	if status == http.StatusServiceUnavailable {
+	body.Error.Retry = body.Error.Code == node.CodeUnavailable || body.Error.Code == node.CodeRateLimited
+	if body.Error.Retry {
 		w.Header().Set("Retry-After", "1")
 	}
+	status := statusOf(body.Error.Code)
 	writeJSON(w, status, body)
 }
 
