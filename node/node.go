@@ -97,6 +97,7 @@ type Node struct {
 	dialer  *dialer
 	gater   *gater
 	limits  authorLimits
+	own     ownLimits
 	// overLimit scores down peers that forward envelopes beyond the rate
 	// limit.
 	overLimit *overLimitPeers
@@ -171,6 +172,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		metrics:     newMetrics(cfg.Registry, st),
 		gater:       newGater(),
 		limits:      newAuthorLimits(cfg.RateLimit),
+		own:         newOwnLimits(cfg.RateLimit),
 		overLimit:   newOverLimitPeers(cfg.RateLimit),
 		rooms:       map[string]*room{},
 		names:       map[peer.ID]string{},

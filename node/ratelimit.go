@@ -15,9 +15,16 @@ import (
 // beyond it rather than publish what its peers would drop. The zero value
 // means 50 per second with bursts of 200, far above any human and low
 // enough to keep a flooder from drowning a room.
+//
+// An author this node has not heard from lately starts with FirstBurst
+// tokens (20 by default, never more than Burst), and its bucket fills at
+// PerSecond up to Burst: a flooder with a fresh identity gets a handful of
+// envelopes in, not a full burst, before the limit bites, while a member
+// who has been in the room has its whole burst at hand.
 type RateLimit struct {
-	PerSecond float64
-	Burst     int
+	PerSecond  float64
+	Burst      int
+	FirstBurst int
 }
 
 func (l RateLimit) withDefaults() RateLimit {
@@ -27,6 +34,10 @@ func (l RateLimit) withDefaults() RateLimit {
 	if l.Burst <= 0 {
 		l.Burst = 200
 	}
+	if l.FirstBurst <= 0 {
+		l.FirstBurst = 20
+	}
+	l.FirstBurst = min(l.FirstBurst, l.Burst)
 	return l
 }
 
@@ -40,8 +51,8 @@ type bucket struct {
 	used time.Time
 }
 
-// buckets holds one token bucket per key, all with the same limit.
-// Guarded by mu.
+// buckets holds one token bucket per key, all with the same limit; a new
+// key's bucket starts with cfg.FirstBurst tokens. Guarded by mu.
 type buckets[K comparable] struct {
 	cfg RateLimit
 	mu  sync.Mutex
@@ -63,6 +74,7 @@ func (b *buckets[K]) allow(k K) bool {
 			b.evictOldest()
 		}
 		e = &bucket{lim: rate.NewLimiter(rate.Limit(b.cfg.PerSecond), b.cfg.Burst)}
+		e.lim.AllowN(now, b.cfg.Burst-b.cfg.FirstBurst)
 		b.m[k] = e
 	}
 	e.used = now
@@ -104,6 +116,20 @@ type authorLimits struct {
 
 func newAuthorLimits(cfg RateLimit) authorLimits {
 	return authorLimits{newBuckets[limiterKey](cfg.withDefaults())}
+}
+
+// ownLimits holds the local user's bucket in each room. It starts full:
+// peers that know the user have its whole burst ready, and those that do
+// not yet drop what exceeds their first burst without punishing anyone
+// (see overlimit.go), to be made whole by sync.
+type ownLimits struct {
+	*buckets[string]
+}
+
+func newOwnLimits(cfg RateLimit) ownLimits {
+	cfg = cfg.withDefaults()
+	cfg.FirstBurst = cfg.Burst
+	return ownLimits{newBuckets[string](cfg)}
 }
 
 // allow takes a token from author's bucket in room.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -26,5 +27,43 @@ func TestOnlyTakenTokensExhaustAnAuthorsBucket(t *testing.T) {
 	}
 	if limits.exhausted("room", peer.ID("other")) || limits.exhausted("other-room", author) {
 		t.Fatal("one author's bucket in one room limited another")
+	}
+}
+
+func TestANewAuthorStartsWithTheFirstBurstAndFillsToTheFullBurst(t *testing.T) {
+	limits := newAuthorLimits(RateLimit{PerSecond: 1000, Burst: 50, FirstBurst: 5})
+	author := peer.ID("newcomer")
+	taken := 0
+	for limits.allow("room", author) {
+		taken++
+	}
+	if taken < 5 || taken > 7 { // a token or two may refill while counting
+		t.Fatalf("a new author got %d envelopes in at once, want its first burst of 5", taken)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for limits.buckets.m[limiterKey{"room", author}].lim.TokensAt(time.Now()) < 50 {
+		if time.Now().After(deadline) {
+			t.Fatal("the bucket never filled to the full burst")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a refill at 1,000/s
+	}
+	taken = 0
+	for limits.allow("room", author) {
+		taken++
+	}
+	if taken < 50 {
+		t.Fatalf("an author heard from before got %d envelopes in at once, want the full burst of 50", taken)
+	}
+}
+
+func TestTheOwnUsersBucketStartsFull(t *testing.T) {
+	own := newOwnLimits(RateLimit{PerSecond: 0.001, Burst: 30, FirstBurst: 5})
+	for i := range 30 {
+		if !own.allow("room") {
+			t.Fatalf("own send %d of a burst of 30 refused", i+1)
+		}
+	}
+	if own.allow("room") {
+		t.Fatal("own send beyond the burst allowed")
 	}
 }

@@ -125,7 +125,7 @@ func (n *Node) sendReceipt(ctx context.Context, room, kind string, to marker) er
 	if err != nil {
 		return err
 	}
-	n.limits.allow(room, n.host.ID()) // peers count receipts against the limit too
+	n.own.allow(room) // peers count receipts against the limit too
 	if err := r.topic.Publish(ctx, env.Bytes()); err != nil && n.ctx.Err() == nil {
 		n.log.Warn("publish receipt", "room", room, "err", err)
 	}

@@ -34,8 +34,8 @@ func (n *Node) Send(ctx context.Context, roomName, text, clientMsgID string) (ms
 	// Peers drop an author's envelopes beyond the rate limit and score down
 	// whoever keeps sending them, so the user hears about the limit here
 	// instead of losing messages and peers later.
-	if !n.limits.allow(roomName, n.host.ID()) {
-		return msg, false, Errorf(CodeRateLimited, "more than %g messages a second (bursts of %d) into room %s; retry in a moment", n.limits.cfg.PerSecond, n.limits.cfg.Burst, roomName)
+	if !n.own.allow(roomName) {
+		return msg, false, Errorf(CodeRateLimited, "more than %g messages a second (bursts of %d) into room %s; retry in a moment", n.own.cfg.PerSecond, n.own.cfg.Burst, roomName)
 	}
 	body, err := json.Marshal(protocol.MessageBody{Text: text, AuthorName: n.cfg.Name, ClientMsgID: clientMsgID})
 	if err != nil {

@@ -20,7 +20,7 @@ func (n *Node) publishSignal(ctx context.Context, roomName, kind string, body an
 	if err != nil {
 		return err
 	}
-	n.limits.allow(roomName, n.host.ID()) // peers count signals against the limit too
+	n.own.allow(roomName) // peers count signals against the limit too
 	if err := r.topic.Publish(ctx, env.Bytes()); err != nil {
 		return Errorf(CodeUnavailable, "publish %s: %w", kind, err)
 	}
