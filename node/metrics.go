@@ -41,6 +41,18 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 				Name: "peerchat_store_memtable_bytes",
 				Help: "Bytes in the datastore's memtables, held outside the Go heap.",
 			}, func() float64 { return float64(st.Memory().MemTableBytes) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "peerchat_store_zombie_memtable_bytes",
+				Help: "Bytes in flushed memtables that a reader still holds.",
+			}, func() float64 { return float64(st.Memory().ZombieMemTableBytes) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "peerchat_store_file_cache_bytes",
+				Help: "Bytes held by the datastore's open table readers.",
+			}, func() float64 { return float64(st.Memory().FileCacheBytes) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "peerchat_store_open_tables",
+				Help: "Tables the datastore's file cache holds open.",
+			}, func() float64 { return float64(st.Memory().OpenTables) }),
 		)
 	}
 	return m

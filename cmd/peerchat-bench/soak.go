@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,9 +19,11 @@ type soakSample struct {
 	At  time.Duration
 	Mem memSample
 	FDs int
-	// StoreKB is the datastores' block caches and memtables, which live
-	// outside the Go heap but inside RSS.
+	// StoreKB is the datastores' block caches and memtables (zombies
+	// included), which live outside the Go heap but inside RSS.
 	StoreKB int
+	// FileCacheKB and OpenTables are the datastores' open table readers.
+	FileCacheKB, OpenTables int
 	// GoKB is what the Go runtime holds from the OS and has not given
 	// back: the heap in use, freed heap kept for reuse, stacks and the
 	// runtime's own structures.
@@ -99,7 +102,13 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 			continue
 		}
 		runtime.GC()
-		samples = append(samples, soakSample{At: time.Since(start), Mem: readMem(), FDs: openFDs(), StoreKB: storeMemoryKB(regs), GoKB: goRuntimeKB()})
+		st := storeGauges(regs)
+		samples = append(samples, soakSample{
+			At: time.Since(start), Mem: readMem(), FDs: openFDs(), GoKB: goRuntimeKB(),
+			StoreKB:     int((st["peerchat_store_block_cache_bytes"] + st["peerchat_store_memtable_bytes"] + st["peerchat_store_zombie_memtable_bytes"]) / 1024),
+			FileCacheKB: int(st["peerchat_store_file_cache_bytes"] / 1024),
+			OpenTables:  int(st["peerchat_store_open_tables"]),
+		})
 	}
 	stopChat()
 	if o.HeapProf != "" {
@@ -127,7 +136,8 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 	rep.add("RSS slope", "MiB/min", slope(float64(first.Mem.RSSKB)/1024, float64(last.Mem.RSSKB)/1024))
 	rep.add("goroutine slope", "/min", slope(float64(first.Mem.Goroutines), float64(last.Mem.Goroutines)))
 	for _, s := range samples {
-		rep.note("at %s: RSS %d KiB, heap %d KiB, Go runtime %d KiB, datastore %d KiB, %d goroutines, %d open files", s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.GoKB, s.StoreKB, s.Mem.Goroutines, s.FDs)
+		rep.note("at %s: RSS %d KiB, heap %d KiB, Go runtime %d KiB, datastore %d KiB, file cache %d KiB in %d tables, %d goroutines, %d open files",
+			s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.GoKB, s.StoreKB, s.FileCacheKB, s.OpenTables, s.Mem.Goroutines, s.FDs)
 	}
 	rep.note("samples are of the whole bench process (%d nodes in one process), after a GC, from the end of a warm-up of a quarter of the run", nodesN)
 	return rep, nil
@@ -141,24 +151,24 @@ func goRuntimeKB() int {
 	return int((ms.Sys - ms.HeapReleased) / 1024)
 }
 
-// storeMemoryKB sums the datastore memory gauges of every node's registry.
-func storeMemoryKB(regs []*prometheus.Registry) int {
-	total := 0.0
+// storeGauges sums every node's datastore gauges by name.
+func storeGauges(regs []*prometheus.Registry) map[string]float64 {
+	sums := map[string]float64{}
 	for _, reg := range regs {
 		families, err := reg.Gather()
 		if err != nil {
 			continue
 		}
 		for _, f := range families {
-			switch f.GetName() {
-			case "peerchat_store_block_cache_bytes", "peerchat_store_memtable_bytes":
-				for _, m := range f.GetMetric() {
-					total += m.GetGauge().GetValue()
-				}
+			if !strings.HasPrefix(f.GetName(), "peerchat_store_") {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				sums[f.GetName()] += m.GetGauge().GetValue()
 			}
 		}
 	}
-	return int(total / 1024)
+	return sums
 }
 
 // writeHeapProfile writes what the live heap is made of to file.
