@@ -21,6 +21,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		author, authorOK := AuthorOf(data) // must never panic, whatever data is
+		if stored, err := DecodeStored(data); err == nil && (!authorOK || string(author) != string(stored.Author)) {
+			t.Fatalf("AuthorOf read %q (ok %v), the decoder %q", author, authorOK, stored.Author)
+		}
 		e, err := Decode(data)
 		if err != nil {
 			return

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	ds "github.com/ipfs/go-datastore"
 
@@ -92,23 +93,56 @@ func clientKey(room, author, clientMsgID string) string {
 	return prefixClient + room + "/" + hex.EncodeToString(h[:])
 }
 
+// asyncFlushDelay is how long a batch nobody waits for may stay applied
+// but unflushed. Such batches hold what peers sent, which sync fetches
+// again after a crash, so they need not cost a disk flush each: one flush
+// covers everything applied in the interval, and any synced batch before
+// then covers them too, since the WAL is flushed in order.
+const asyncFlushDelay = 200 * time.Millisecond
+
 func (s *Store) commitLoop() {
 	defer close(s.done)
+	flushTimer := time.NewTimer(asyncFlushDelay)
+	flushTimer.Stop()
+	defer flushTimer.Stop()
+	armed := false
 	for {
 		select {
 		case w := <-s.writes:
 			s.commitBatch(w)
+			if s.unflushed && !armed {
+				flushTimer.Reset(asyncFlushDelay)
+				armed = true
+			}
+		case <-flushTimer.C:
+			armed = false
+			s.flushAsync()
 		case <-s.quit:
 			for {
 				select {
 				case w := <-s.writes:
 					s.commitBatch(w)
 				default:
+					s.flushAsync()
 					return
 				}
 			}
 		}
 	}
+}
+
+// flushAsync flushes the batches applied without a flush, if any.
+func (s *Store) flushAsync() {
+	if !s.unflushed {
+		return
+	}
+	if err := s.syncWAL(context.Background()); err != nil {
+		// The next synced batch fails on the same error and reports it
+		// to its writer; nobody waits here.
+		s.log.Warn("flush received data", "err", err)
+		return
+	}
+	s.unflushed = false
 }
 
 // commitBatch gathers w and whatever else is queued into one batch, writes
@@ -129,11 +163,7 @@ func (s *Store) commitBatch(first *write) {
 		s.fail(batch, err)
 		return
 	}
-	b, err := s.db.Batch(ctx)
-	if err != nil {
-		s.fail(batch, fmt.Errorf("start batch: %w", err))
-		return
-	}
+	b := s.newBatch()
 	startSeq := s.nextSeq
 	pendingIDs := map[protocol.ID]bool{}
 	pendingClient := map[string]protocol.Message{}
@@ -154,28 +184,18 @@ func (s *Store) commitBatch(first *write) {
 		b.Put(ctx, ds.NewKey(keyLamport), uintBytes(s.lamport.Load()))
 	}
 	// A batch that nobody waits for (messages and signals from peers) is
-	// shown to readers as soon as it is applied, before its flush: that
-	// takes one disk flush off the path of every received message. A crash
-	// before the flush loses it, and sync fetches it again; the seq
-	// reservation keeps the numbers shown from being reused.
-	early := len(events) > 0 && allAsync(batch) && s.reserveSeqs(ctx) == nil
-	if err := b.Commit(ctx); err != nil {
-		s.nextSeq = startSeq
-		s.fail(batch, fmt.Errorf("commit batch: %w", err))
+	// applied and shown to readers without a flush of its own: flushAsync
+	// flushes it within asyncFlushDelay, or the next synced batch does. A
+	// crash before then loses it, and sync fetches it again; the seq
+	// reservation keeps the numbers shown from being reused. Any other
+	// batch is committed and flushed in one step.
+	async := allAsync(batch) && (len(events) == 0 || s.reserveSeqs(ctx) == nil)
+	if err := b.commit(!async); err != nil {
+		s.failCommit(batch, startSeq, events, err)
 		return
 	}
-	if early {
-		s.events.append(events)
-	}
-	err = s.syncWAL(ctx)
-	if !early {
-		// Applied, so readable whether or not the flush worked.
-		s.events.append(events)
-	}
-	if err != nil {
-		s.fail(batch, err)
-		return
-	}
+	s.events.append(events)
+	s.unflushed = async
 	s.pruneEvents(ctx)
 	for _, w := range batch {
 		close(w.done)
@@ -212,6 +232,22 @@ func allAsync(batch []*write) bool {
 		}
 	}
 	return true
+}
+
+// failCommit answers a batch whose commit failed. Pebble fails a commit
+// before applying it (then nothing changed) or, for a synced commit, when
+// the flush after applying it fails (then the batch is readable though not
+// durable). The stored seq tells which: an applied batch's events are
+// shown, so their seqs are never given out again.
+func (s *Store) failCommit(batch []*write, startSeq uint64, events []tailEvent, err error) {
+	if len(events) > 0 {
+		if stored, readErr := s.getUint(context.Background(), keySeq); readErr == nil && stored == s.nextSeq-1 {
+			s.events.append(events)
+		} else {
+			s.nextSeq = startSeq
+		}
+	}
+	s.fail(batch, fmt.Errorf("commit batch: %w", err))
 }
 
 func (s *Store) fail(batch []*write, err error) {

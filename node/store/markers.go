@@ -118,11 +118,11 @@ func (s *Store) AuthoredAfter(ctx context.Context, room string, author peer.ID, 
 		msgs    []protocol.Message
 		scanErr error
 	)
-	err := s.scan(lower, upper, true, func(_ string, v []byte) bool {
-		env, err := protocol.DecodeStored(v)
-		if err == nil && env.Author != author {
-			return true
+	err := s.scanRaw(lower, upper, true, func(_, v []byte) bool {
+		if a, ok := protocol.AuthorOf(v); ok && string(a) != string(author) {
+			return true // most messages are others': skip them without decoding
 		}
+		env, err := protocol.DecodeStored(v)
 		var m protocol.Message
 		if err == nil {
 			m, err = protocol.MessageFromEnvelope(env)

@@ -53,6 +53,7 @@ type Store struct {
 	// Owned by the committer goroutine after Open returns.
 	nextSeq        uint64
 	seqReserved    uint64 // every seq up to this one may have been shown; see reserveSeqs
+	unflushed      bool   // batches nobody waited for are applied but not yet flushed
 	lastSpaceCheck time.Time
 	spaceErr       error
 

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// fsyncs counts the WAL flushes Pebble has made.
+func fsyncs(t *testing.T, s *Store) uint64 {
+	t.Helper()
+	h := s.db.DB.Metrics().LogWriter.FsyncLatency
+	if h == nil {
+		t.Fatal("pebble reports no WAL flush histogram")
+	}
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestReceivedMessagesShareAFlushThatComesWithoutFurtherWrites(t *testing.T) {
+	s := openTest(t, "")
+	k := key(t)
+	ctx := context.Background()
+	before := fsyncs(t, s)
+	env, msg := newMessage(t, k, "r", 1, "first", "")
+	if err := s.AddMessageAsync(ctx, env, msg); err != nil {
+		t.Fatal(err)
+	}
+	// One flush makes the seq reservation durable; one more flushes the
+	// message, with nothing else written to bring it about.
+	waitUntil(t, 5*time.Second, "the first received message to be flushed", func() bool { return fsyncs(t, s) >= before+2 })
+
+	const burst = 300
+	start, startSeq := fsyncs(t, s), s.LastSeq()
+	for i := range burst {
+		env, msg := newMessage(t, k, "r", uint64(i+2), fmt.Sprintf("burst %d", i), "")
+		if err := s.AddMessageAsync(ctx, env, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 5*time.Second, "the burst to be applied", func() bool { return s.LastSeq() >= startSeq+burst })
+	waitUntil(t, 5*time.Second, "the burst to be flushed", func() bool { return fsyncs(t, s) > start })
+	if n := fsyncs(t, s) - start; n > 10 {
+		t.Fatalf("%d received messages took %d flushes, want them to share a few", burst, n)
+	}
+}
