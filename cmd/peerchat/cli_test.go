@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -121,4 +122,22 @@ func TestFlagsFromEnvironment(t *testing.T) {
 			t.Errorf("rooms %v, want only --join %v (the command line replaces PEERCHAT_JOIN)", got, want)
 		}
 	})
+}
+
+func TestRateLimitFlagsConfigureTheNodeAndRefuseNonsense(t *testing.T) {
+	cfg, err := parseFlags([]string{"--rate-limit", "5", "--rate-burst", "7"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.node.RateLimit; got.PerSecond != 5 || got.Burst != 7 {
+		t.Fatalf("rate limit %+v, want 5/s with bursts of 7", got)
+	}
+	if cfg, err = parseFlags(nil, io.Discard); err != nil || cfg.node.RateLimit.PerSecond != 50 || cfg.node.RateLimit.Burst != 200 {
+		t.Fatalf("defaults: %+v, %v; want 50/s with bursts of 200", cfg.node.RateLimit, err)
+	}
+	for _, args := range [][]string{{"--rate-limit", "0"}, {"--rate-burst", "-1"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil || !strings.Contains(err.Error(), "--rate-") {
+			t.Errorf("%v: error %v, want one naming the flag", args, err)
+		}
+	}
 }

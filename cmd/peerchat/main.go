@@ -83,6 +83,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.store, "store", false, "keep the joined rooms' history for peers that are offline (default retention 720h and 1 GiB per room)")
 	fs.DurationVar(&cfg.node.Retention.MaxAge, "retention", 0, "drop messages older than this (0 keeps them)")
 	fs.Int64Var(&cfg.node.Retention.MaxBytes, "retention-bytes", 0, "drop the oldest messages of a room beyond this many bytes (0 keeps them)")
+	fs.Float64Var(&cfg.node.RateLimit.PerSecond, "rate-limit", 50, "envelopes a second one author may post into one room, sustained")
+	fs.IntVar(&cfg.node.RateLimit.Burst, "rate-burst", 200, "envelopes one author may post into one room at once")
 	if err := applyEnv(fs); err != nil {
 		return cfg, err
 	}
@@ -102,6 +104,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.node.Retention.MaxAge < 0 || cfg.node.Retention.MaxBytes < 0 {
 		return cfg, fmt.Errorf("--retention and --retention-bytes must not be negative")
+	}
+	if cfg.node.RateLimit.PerSecond <= 0 || cfg.node.RateLimit.Burst <= 0 {
+		return cfg, fmt.Errorf("--rate-limit and --rate-burst must be positive")
 	}
 	return cfg, nil
 }
