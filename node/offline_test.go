@@ -13,7 +13,7 @@ import (
 func TestStoppedNodeCatchesUpOnEverythingSentWhileItWasAway(t *testing.T) {
 	// a and b post 500 messages each as fast as they can, far beyond the
 	// default rate limit: this test is about catching up, not limits.
-	fast := func(c *Config) { c.RateLimit = RateLimit{PerSecond: 10_000, Burst: 1000} }
+	fast := func(c *Config) { c.RateLimit = RateLimit{PerSecond: 10_000, Burst: 1000, FirstBurst: 1000} }
 	a := testNode(t, "", fast)
 	b := testNode(t, "", fast, bootstrapFrom(a))
 	dirC := t.TempDir()

@@ -9,9 +9,12 @@ import (
 )
 
 func TestPartitionedRoomHealsWithEveryMessageOnceInOneOrder(t *testing.T) {
+	// Each node posts 60 to 150 messages at once, beyond the first burst
+	// peers allow a new author: this test is about healing, not limits.
+	fast := func(c *Config) { c.RateLimit = RateLimit{PerSecond: 10_000, Burst: 1000, FirstBurst: 1000} }
 	var nodes []*Node
 	for i := 0; i < 5; i++ {
-		nodes = append(nodes, testNode(t, "", bootstrapFrom(nodes...)))
+		nodes = append(nodes, testNode(t, "", fast, bootstrapFrom(nodes...)))
 	}
 	mustJoin(t, "split", nodes...)
 	for _, n := range nodes {
