@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -86,6 +87,17 @@ func (o *overLimitPeers) noteOverLimit(from peer.ID, room string, author peer.ID
 		o.forgetFaded(now)
 	}
 	o.penalties[from] = penalty{points: min(p.decayed(now)+1, maxPenalty), at: now}
+}
+
+// errCutOff is why a sync with a peer punished for flooding did not run.
+var errCutOff = errors.New("the peer is cut off for flooding")
+
+// cutOff reports whether p's flooding put it below the graylist threshold.
+// Gossipsub then ignores p; sync must too: a flooder's own node serves
+// everything it signed, rate limit or not, so syncing with it would take
+// in by the back door what gossip refused.
+func (n *Node) cutOff(p peer.ID) bool {
+	return n.overLimit.score(p) < graylistThreshold
 }
 
 // score is from's application-specific gossipsub score: minus its penalty

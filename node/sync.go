@@ -39,6 +39,10 @@ func (n *Node) startSync() {
 	n.syncing = map[syncKey]bool{}
 	for _, proto := range n.syncProtocols() {
 		n.host.SetStreamHandler(proto, func(s network.Stream) {
+			if n.cutOff(s.Conn().RemotePeer()) {
+				s.Reset()
+				return
+			}
 			// The handler's own goroutine belongs to libp2p; the work is
 			// tracked so that Close waits for it before closing the store.
 			done := make(chan struct{})
@@ -76,6 +80,9 @@ func (n *Node) syncProtocols() []libp2pprotocol.ID {
 // pair already being synced marks it to run once more when that finishes,
 // so nothing sent in the meantime is missed and no pair runs twice at once.
 func (n *Node) requestSync(room string, p peer.ID) {
+	if n.cutOff(p) {
+		return
+	}
 	k := syncKey{room, p}
 	n.mu.Lock()
 	if running, ok := n.syncing[k]; ok {
@@ -163,6 +170,9 @@ func (n *Node) syncPeriodically(ctx context.Context) {
 // syncWith runs the initiator's side of the sync protocol for room with p,
 // reporting its progress.
 func (n *Node) syncWith(ctx context.Context, room string, p peer.ID) error {
+	if n.cutOff(p) {
+		return errCutOff
+	}
 	sp := n.beginSync(ctx, room, p, true)
 	err := n.reconcileWith(ctx, room, p, sp)
 	sp.finish(ctx, err)
