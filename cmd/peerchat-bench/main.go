@@ -82,6 +82,7 @@ type options struct {
 
 	// soak
 	SoakDuration time.Duration
+	SoakKeep     time.Duration
 
 	log *slog.Logger
 }
@@ -115,6 +116,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.BlockProf, "blockprofile", "", "write a profile of where this process's goroutines wait (in-process scenarios: latency, throughput, sync)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for the nodes' data (default: a new temporary folder, removed afterwards)")
 	fs.DurationVar(&o.SoakDuration, "soak-duration", time.Minute, "soak: how long the nodes chat (the issue's full run is 30m)")
+	fs.DurationVar(&o.SoakKeep, "soak-retention", 0, "soak: drop messages older than this (0 keeps the whole history, as a node does by default)")
 	fs.IntVar(&o.Messages, "messages", 2000, "latency: messages sent")
 	fs.Float64Var(&o.Rate, "rate", 200, "latency: messages per second")
 	fs.IntVar(&o.Size, "size", 200, "message text size in bytes (every scenario)")

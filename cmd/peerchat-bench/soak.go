@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -24,10 +26,21 @@ type soakSample struct {
 	StoreKB int
 	// FileCacheKB and OpenTables are the datastores' open table readers.
 	FileCacheKB, OpenTables int
+	// StoreDiskKB is the size of the nodes' data folders.
+	StoreDiskKB int
 	// GoKB is what the Go runtime holds from the OS and has not given
 	// back: the heap in use, freed heap kept for reuse, stacks and the
 	// runtime's own structures.
 	GoKB int
+	// Go is GoKB broken down.
+	Go goMemory
+}
+
+// goMemory is where the Go runtime's memory from the OS goes.
+type goMemory struct {
+	IdleKB  int // free heap spans not yet returned to the OS
+	StackKB int // goroutine stacks
+	MetaKB  int // the collector's and allocator's own structures
 }
 
 // runSoak keeps a few nodes chatting at a steady rate for --soak-duration
@@ -44,16 +57,22 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 	rep.Params["duration"] = o.SoakDuration.String()
 	rep.Params["nodes"] = nodesN
 	rep.Params["rate_per_node"] = perSecond
+	rep.Params["retention"] = o.SoakKeep.String()
 	nodes := make([]*nodeMember, nodesN)
 	regs := make([]*prometheus.Registry, nodesN)
+	dirs := make([]string, nodesN)
 	for i := range nodes {
 		regs[i] = prometheus.NewRegistry()
 		dir, err := tempDir(o.WorkDir, fmt.Sprintf("soak%d-", i))
 		if err != nil {
 			return nil, err
 		}
+		dirs[i] = dir
 		reg := regs[i]
-		opts := nodeOptions{Transport: o.Transport, Rooms: []string{"bench"}, Logger: o.log, Extra: func(c *node.Config) { c.Registry = reg }}
+		opts := nodeOptions{Transport: o.Transport, Rooms: []string{"bench"}, Logger: o.log, Extra: func(c *node.Config) {
+			c.Registry = reg
+			c.Retention.MaxAge = o.SoakKeep
+		}}
 		for _, prev := range nodes[:i] {
 			opts.Bootstrap = append(opts.Bootstrap, prev.addrs()[0])
 		}
@@ -104,10 +123,11 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 		runtime.GC()
 		st := storeGauges(regs)
 		samples = append(samples, soakSample{
-			At: time.Since(start), Mem: readMem(), FDs: openFDs(), GoKB: goRuntimeKB(),
+			At: time.Since(start), Mem: readMem(), FDs: openFDs(), GoKB: goRuntimeKB(), Go: readGoMemory(),
 			StoreKB:     int((st["peerchat_store_block_cache_bytes"] + st["peerchat_store_memtable_bytes"] + st["peerchat_store_zombie_memtable_bytes"]) / 1024),
 			FileCacheKB: int(st["peerchat_store_file_cache_bytes"] / 1024),
 			OpenTables:  int(st["peerchat_store_open_tables"]),
+			StoreDiskKB: sumDirKB(dirs),
 		})
 	}
 	stopChat()
@@ -123,24 +143,59 @@ func runSoak(ctx context.Context, o *options) (*Report, error) {
 	span := (last.At - first.At).Minutes()
 	slope := func(a, b float64) float64 { return (b - a) / span }
 	rep.addVs("goroutines (last vs first)", "", float64(last.Mem.Goroutines), float64(first.Mem.Goroutines)).judge("≤ first + 10", last.Mem.Goroutines <= first.Mem.Goroutines+10)
-	rep.addVs("open files (last vs first)", "", float64(last.FDs), float64(first.FDs)).judge("≤ first + 5", last.FDs <= first.FDs+5)
+	rep.addVs("open files (last vs first)", "", float64(last.FDs), float64(first.FDs))
+	// The store's tables are files, and a store that keeps all history
+	// has more of them as it grows: those are counted apart.
+	otherFDs := func(x soakSample) int { return x.FDs - x.OpenTables }
+	rep.addVs("open files other than the store's tables (last vs first)", "", float64(otherFDs(last)), float64(otherFDs(first))).judge("≤ first + 5", otherFDs(last) <= otherFDs(first)+5)
+	rep.addVs("store tables open (last vs first)", "", float64(last.OpenTables), float64(first.OpenTables))
+	rep.addVs("store size on disk (last vs first)", "MiB", float64(last.StoreDiskKB)/1024, float64(first.StoreDiskKB)/1024)
 	heapOK := float64(last.Mem.HeapKB) <= 1.5*float64(first.Mem.HeapKB)+8*1024
 	rep.addVs("heap in use (last vs first)", "MiB", float64(last.Mem.HeapKB)/1024, float64(first.Mem.HeapKB)/1024).judge("≤ 1.5x first + 8 MiB", heapOK)
 	rep.addVs("RSS (last vs first)", "MiB", float64(last.Mem.RSSKB)/1024, float64(first.Mem.RSSKB)/1024)
 	rep.addVs("datastore caches and memtables (last vs first)", "MiB", float64(last.StoreKB)/1024, float64(first.StoreKB)/1024)
 	rep.addVs("Go runtime's memory from the OS (last vs first)", "MiB", float64(last.GoKB)/1024, float64(first.GoKB)/1024)
 	rep.add("Go runtime's memory slope", "MiB/min", slope(float64(first.GoKB)/1024, float64(last.GoKB)/1024))
+	rep.add("of which free heap kept from the OS, slope", "MiB/min", slope(float64(first.Go.IdleKB)/1024, float64(last.Go.IdleKB)/1024))
+	rep.add("of which goroutine stacks, slope", "MiB/min", slope(float64(first.Go.StackKB)/1024, float64(last.Go.StackKB)/1024))
+	rep.add("of which runtime structures, slope", "MiB/min", slope(float64(first.Go.MetaKB)/1024, float64(last.Go.MetaKB)/1024))
 	outside := func(x soakSample) float64 { return float64(x.Mem.RSSKB-x.StoreKB-x.GoKB) / 1024 }
 	rep.add("RSS outside the Go runtime and datastore caches, slope", "MiB/min", slope(outside(first), outside(last)))
 	rep.add("heap slope", "MiB/min", slope(float64(first.Mem.HeapKB)/1024, float64(last.Mem.HeapKB)/1024))
 	rep.add("RSS slope", "MiB/min", slope(float64(first.Mem.RSSKB)/1024, float64(last.Mem.RSSKB)/1024))
 	rep.add("goroutine slope", "/min", slope(float64(first.Mem.Goroutines), float64(last.Mem.Goroutines)))
 	for _, s := range samples {
-		rep.note("at %s: RSS %d KiB, heap %d KiB, Go runtime %d KiB, datastore %d KiB, file cache %d KiB in %d tables, %d goroutines, %d open files",
-			s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.GoKB, s.StoreKB, s.FileCacheKB, s.OpenTables, s.Mem.Goroutines, s.FDs)
+		rep.note("at %s: RSS %d KiB, heap %d KiB, Go runtime %d KiB (free heap kept %d, stacks %d, structures %d), datastore %d KiB, %d tables open, store %d KiB on disk, %d goroutines, %d open files",
+			s.At.Round(time.Second), s.Mem.RSSKB, s.Mem.HeapKB, s.GoKB, s.Go.IdleKB, s.Go.StackKB, s.Go.MetaKB, s.StoreKB, s.OpenTables, s.StoreDiskKB, s.Mem.Goroutines, s.FDs)
 	}
 	rep.note("samples are of the whole bench process (%d nodes in one process), after a GC, from the end of a warm-up of a quarter of the run", nodesN)
 	return rep, nil
+}
+
+func readGoMemory() goMemory {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return goMemory{
+		IdleKB:  int((ms.HeapIdle - ms.HeapReleased) / 1024),
+		StackKB: int(ms.StackSys / 1024),
+		MetaKB:  int((ms.GCSys + ms.MSpanSys + ms.MCacheSys + ms.BuckHashSys + ms.OtherSys) / 1024),
+	}
+}
+
+// sumDirKB is the size of the files under dirs.
+func sumDirKB(dirs []string) int {
+	var total int64
+	for _, dir := range dirs {
+		filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if info, err := d.Info(); err == nil {
+					total += info.Size()
+				}
+			}
+			return nil
+		})
+	}
+	return int(total / 1024)
 }
 
 // goRuntimeKB is the memory the Go runtime has from the OS and has not
