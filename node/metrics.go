@@ -15,7 +15,7 @@ type metrics struct {
 }
 
 // newMetrics creates the node's series and registers them on reg, together
-// with gauges read from st when scraped.
+// with the store's gauges, read from st when scraped.
 func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 	m := &metrics{
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -32,28 +32,7 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rejected, m.received, m.sent,
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "peerchat_store_block_cache_bytes",
-				Help: "Bytes in the datastore's block cache, held outside the Go heap.",
-			}, func() float64 { return float64(st.Memory().BlockCacheBytes) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "peerchat_store_memtable_bytes",
-				Help: "Bytes in the datastore's memtables, held outside the Go heap.",
-			}, func() float64 { return float64(st.Memory().MemTableBytes) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "peerchat_store_zombie_memtable_bytes",
-				Help: "Bytes in flushed memtables that a reader still holds.",
-			}, func() float64 { return float64(st.Memory().ZombieMemTableBytes) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "peerchat_store_file_cache_bytes",
-				Help: "Bytes held by the datastore's open table readers.",
-			}, func() float64 { return float64(st.Memory().FileCacheBytes) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "peerchat_store_open_tables",
-				Help: "Tables the datastore's file cache holds open.",
-			}, func() float64 { return float64(st.Memory().OpenTables) }),
-		)
+		reg.MustRegister(m.rejected, m.received, m.sent, newStoreCollector(st))
 	}
 	return m
 }

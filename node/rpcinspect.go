@@ -22,11 +22,12 @@ func (n *Node) dropOverLimit(from peer.ID, rpc *pubsub.RPC) error {
 	kept := msgs[:0]
 	for _, m := range msgs {
 		if room, ok := protocol.RoomOfTopic(m.GetTopic()); ok {
-			author, ok := protocol.AuthorOf(m.GetData())
-			if ok && n.limits.exhausted(room, peer.ID(author)) {
-				n.metrics.rejected.WithLabelValues("rate_limited").Inc()
-				n.overLimit.noteOverLimit(from, room, peer.ID(author))
-				continue
+			if raw, ok := protocol.AuthorOf(m.GetData()); ok {
+				if author := peer.ID(raw); n.limits.exhausted(room, author) {
+					n.metrics.rejected.WithLabelValues("rate_limited").Inc()
+					n.overLimit.noteOverLimit(from, room, author)
+					continue
+				}
 			}
 		}
 		kept = append(kept, m)
