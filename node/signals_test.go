@@ -76,7 +76,10 @@ func TestTypingSignalsAreNeverStored(t *testing.T) {
 	a, b := pair(t, "eph")
 	a.Typing(context.Background(), "eph")
 	waitFor(t, 5*time.Second, "typing event", func() bool { return len(eventsOf(t, b, 0, protocol.EventTyping)) == 1 })
-	items, err := b.store.Items(context.Background(), "eph")
+	items, release, err := b.store.Items(context.Background(), "eph")
+	if err == nil {
+		release()
+	}
 	if err != nil || len(items) != 0 {
 		t.Fatalf("history holds %d items after a typing signal, want 0 (%v)", len(items), err)
 	}

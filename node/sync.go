@@ -206,10 +206,11 @@ func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *sy
 	if err != nil {
 		return err
 	}
-	items, err := n.syncItems(ctx, room, peerHello.Horizon)
+	items, release, err := n.syncItems(ctx, room, peerHello.Horizon)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if s.Protocol() == protocol.SyncSketchProtocol {
 		err = n.reconcileSketch(ctx, rd, w, room, items, sp)
 	} else {
@@ -227,7 +228,7 @@ func (n *Node) reconcileWith(ctx context.Context, room string, p peer.ID, sp *sy
 // until the initiator knows both directions of the difference, then Want
 // frames for what it lacks and the exchange of envelopes.
 func (n *Node) reconcileRanges(ctx context.Context, rd *bufio.Reader, w *bufio.Writer, room string, items []store.Item, sp *syncProgress) error {
-	in := reconcile.NewInitiator(toReconcile(items), reconcile.Config{})
+	in := reconcile.NewInitiator(items, reconcile.Config{})
 	msg, err := in.Start()
 	if err != nil {
 		return err
@@ -353,12 +354,13 @@ func (n *Node) serveSync(s network.Stream) {
 // answers sketch tables too; range reconciliation is served in both
 // versions, as 1.1.0's fallback.
 func (n *Node) answerSync(ctx context.Context, room string, peerHorizon uint64, sketched bool, rd *bufio.Reader, w *bufio.Writer, sp *syncProgress) error {
-	items, err := n.syncItems(ctx, room, peerHorizon)
+	items, release, err := n.syncItems(ctx, room, peerHorizon)
 	if err != nil {
 		protocol.WriteFrame(w, protocol.FrameError, []byte("store unavailable"))
 		w.Flush()
 		return err
 	}
+	defer release()
 	var sk *sketchAnswer
 	if sketched {
 		sk = &sketchAnswer{n: n, room: room, items: items}
@@ -369,7 +371,6 @@ func (n *Node) answerSync(ctx context.Context, room string, peerHorizon uint64, 
 			return err
 		}
 	}
-	set := toReconcile(items)
 	var wants []protocol.ID
 	err = n.receiveEnvelopes(ctx, rd, room, sp, func(t protocol.FrameType, payload []byte) error {
 		if sk != nil && sk.answered {
@@ -384,7 +385,7 @@ func (n *Node) answerSync(ctx context.Context, room string, peerHorizon uint64, 
 			}
 			return sk.answer(ctx, w, payload, sp)
 		case protocol.FrameReconcile:
-			reply, err := reconcile.Respond(set, payload, reconcile.Config{})
+			reply, err := reconcile.Respond(items, payload, reconcile.Config{})
 			if err != nil {
 				return err
 			}
@@ -509,14 +510,15 @@ func (n *Node) knownMarker(room string, data []byte) bool {
 
 // syncItems returns the part of room's history index that a sync with a
 // peer whose horizon is peerHorizon covers: what lies above both horizons.
-func (n *Node) syncItems(ctx context.Context, room string, peerHorizon uint64) ([]store.Item, error) {
-	items, err := n.store.Items(ctx, room)
+// The slice is the store's own, lent until release is called.
+func (n *Node) syncItems(ctx context.Context, room string, peerHorizon uint64) (items []store.Item, release func(), err error) {
+	items, release, err = n.store.Items(ctx, room)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h := max(n.horizon(room), peerHorizon)
 	i := sort.Search(len(items), func(i int) bool { return items[i].Lamport > h })
-	return items[i:], nil
+	return items[i:], release, nil
 }
 
 func expectFrame(rd *bufio.Reader, want protocol.FrameType) ([]byte, error) {
@@ -531,14 +533,6 @@ func expectFrame(rd *bufio.Reader, want protocol.FrameType) ([]byte, error) {
 		return nil, fmt.Errorf("%w: got type %d, want %d", protocol.ErrFrame, t, want)
 	}
 	return payload, nil
-}
-
-func toReconcile(items []store.Item) []reconcile.Item {
-	out := make([]reconcile.Item, len(items))
-	for i, it := range items {
-		out[i] = reconcile.Item{Lamport: it.Lamport, ID: it.ID}
-	}
-	return out
 }
 
 func fromReconcileIDs(items []reconcile.Item) []protocol.ID {

@@ -165,6 +165,7 @@ func (s *Store) commitBatch(first *write) {
 	}
 	b := s.newBatch()
 	startSeq := s.nextSeq
+	s.indexed = s.indexed[:0]
 	pendingIDs := map[protocol.ID]bool{}
 	pendingClient := map[string]protocol.Message{}
 	var events []tailEvent
@@ -195,6 +196,7 @@ func (s *Store) commitBatch(first *write) {
 		return
 	}
 	s.events.append(events)
+	s.indexCommitted()
 	s.unflushed = async
 	s.pruneEvents(ctx)
 	for _, w := range batch {
@@ -243,6 +245,7 @@ func (s *Store) failCommit(batch []*write, startSeq uint64, events []tailEvent, 
 	if len(events) > 0 {
 		if stored, readErr := s.getUint(context.Background(), keySeq); readErr == nil && stored == s.nextSeq-1 {
 			s.events.append(events)
+			s.indexCommitted()
 		} else {
 			s.nextSeq = startSeq
 		}
@@ -324,6 +327,7 @@ func (s *Store) stage(ctx context.Context, b ds.Batch, w *write, pendingIDs map[
 	s.nextSeq++
 	s.ObserveLamport(env.Lamport)
 	pendingIDs[id] = true
+	s.indexed = append(s.indexed, roomItem{env.Room, Item{Lamport: env.Lamport, ID: id}})
 	if w.clientKey != "" {
 		pendingClient[w.clientKey] = w.msg
 	}

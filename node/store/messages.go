@@ -115,36 +115,6 @@ func (s *Store) newestMessages(lower, upper string, limit int) ([]protocol.Messa
 	return msgs, more, nil
 }
 
-// Item is one entry of a room's ordered history index, as set
-// reconciliation sees it.
-type Item struct {
-	Lamport uint64
-	ID      protocol.ID
-}
-
-// Items returns the order index of room's history, oldest first, without
-// reading any envelope.
-func (s *Store) Items(ctx context.Context, room string) ([]Item, error) {
-	var (
-		items   []Item
-		scanErr error
-	)
-	p := roomPrefix(room)
-	err := s.scanRaw(p, prefixEnd(p), false, func(key, _ []byte) bool {
-		l, id, err := parseOrderKeyBytes(key[len(p):])
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		items = append(items, Item{Lamport: l, ID: id})
-		return true
-	})
-	if err == nil {
-		err = scanErr
-	}
-	return items, err
-}
-
 // CountMessages returns how many messages of room are stored.
 func (s *Store) CountMessages(ctx context.Context, room string) (int, error) {
 	n := 0

@@ -92,5 +92,9 @@ func (s *Store) Prune(ctx context.Context, room string, r Retention, now time.Ti
 	if err != nil {
 		return 0, fmt.Errorf("prune %s: %w", room, err)
 	}
+	if r := s.indexes.known(room); r != nil {
+		last := victims[len(victims)-1]
+		r.dropThrough(Item{Lamport: last.lamport, ID: last.id})
+	}
 	return len(victims), nil
 }

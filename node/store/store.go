@@ -58,6 +58,11 @@ type Store struct {
 	spaceErr       error
 
 	events eventTail
+
+	// indexed holds the messages of the batch being committed, for the
+	// room indexes once the commit succeeds. Owned by the committer.
+	indexed []roomItem
+	indexes roomIndexes
 }
 
 // Open opens (creating if needed) the store in dir.

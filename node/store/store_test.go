@@ -86,12 +86,13 @@ func TestHistoryIsOrderedByLamportThenID(t *testing.T) {
 		if _, err := s.AddMessage(context.Background(), env, m); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, Item{l, env.ID()})
+		want = append(want, Item{Lamport: l, ID: env.ID()})
 	}
-	items, err := s.Items(context.Background(), "r")
+	items, release, err := s.Items(context.Background(), "r")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer release()
 	for i := 1; i < len(items); i++ {
 		a, b := items[i-1], items[i]
 		if a.Lamport > b.Lamport || (a.Lamport == b.Lamport && string(a.ID[:]) >= string(b.ID[:])) {
@@ -191,7 +192,7 @@ func TestPruneKeepsNewestAndRaisesHorizon(t *testing.T) {
 		t.Fatalf("pruned %d (%v), want 6", n, err)
 	}
 	h, _ := s.Horizon(context.Background(), "r")
-	items, _ := s.Items(context.Background(), "r")
+	items, _ := s.scanItems(context.Background(), "r")
 	if h != 6 || len(items) != 4 || items[0].Lamport != 7 {
 		t.Fatalf("horizon %d, %d items left starting at %d", h, len(items), items[0].Lamport)
 	}

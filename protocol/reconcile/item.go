@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+
+	"github.com/peerchat/peerchat/protocol"
 )
 
 // Item identifies one chat message of a room. Items are ordered by Lamport
@@ -15,7 +17,7 @@ type Item struct {
 	// Lamport is the message's Lamport timestamp.
 	Lamport uint64
 	// ID is the message's content hash.
-	ID [32]byte
+	ID protocol.ID
 }
 
 // Compare returns -1 if a sorts before b, +1 if it sorts after, and 0 if the
