@@ -151,15 +151,19 @@ func (s *Store) CountAfter(ctx context.Context, room string, after *Item, author
 	if after != nil {
 		lower = messageKey(room, orderKey(after.Lamport, after.ID)) + "\x00"
 	}
+	// Presence asks for every room's count every few seconds, and with no
+	// read marker the count covers the whole history: reading only the
+	// author field keeps that from decoding, and allocating for, every
+	// envelope of the room each time.
 	n := 0
 	var scanErr error
-	err := s.scan(lower, prefixEnd(roomPrefix(room)), false, func(_ string, v []byte) bool {
-		env, err := protocol.DecodeStored(v)
-		if err != nil {
-			scanErr = err
+	err := s.scanRaw(lower, prefixEnd(roomPrefix(room)), false, func(_, v []byte) bool {
+		a, ok := protocol.AuthorOf(v)
+		if !ok {
+			scanErr = fmt.Errorf("count unread in %s: %w", room, protocol.ErrMalformed)
 			return false
 		}
-		if env.Author != author {
+		if string(a) != string(author) {
 			n++
 		}
 		return true

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerchat/peerchat/protocol"
 )
@@ -195,5 +196,32 @@ func TestPruneKeepsNewestAndRaisesHorizon(t *testing.T) {
 	items, _ := s.scanItems(context.Background(), "r")
 	if h != 6 || len(items) != 4 || items[0].Lamport != 7 {
 		t.Fatalf("horizon %d, %d items left starting at %d", h, len(items), items[0].Lamport)
+	}
+}
+
+func TestUnreadCountsOnlyOthersMessagesAfterTheMarker(t *testing.T) {
+	s := openTest(t, "")
+	mine, theirs := key(t), key(t)
+	me, err := peer.IDFromPrivateKey(mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []Item
+	for l := uint64(1); l <= 6; l++ {
+		k := theirs
+		if l%3 == 0 {
+			k = mine
+		}
+		items = append(items, addAt(t, s, k, "r", l, fmt.Sprint("m", l)))
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		after *Item
+		want  int
+	}{{nil, 4}, {&items[1], 2}, {&items[3], 1}, {&items[5], 0}} {
+		n, err := s.CountAfter(ctx, "r", tc.after, me)
+		if err != nil || n != tc.want {
+			t.Fatalf("unread after %v = %d (%v), want %d", tc.after, n, err, tc.want)
+		}
 	}
 }
