@@ -83,6 +83,9 @@ type Config struct {
 	// sketch tables and reconcile ranges at once, as it does when tables
 	// fail to peel; tests use it to cover the fallback.
 	sketchFallback bool
+	// syncInterval, when set, replaces the 10 s between periodic syncs,
+	// for tests that count what one sync run takes.
+	syncInterval time.Duration
 }
 
 // Node is a running peerchat node. Its methods are safe for concurrent use.

@@ -17,7 +17,7 @@ func TestStoppedNodeCatchesUpOnEverythingSentWhileItWasAway(t *testing.T) {
 	a := testNode(t, "", fast)
 	b := testNode(t, "", fast, bootstrapFrom(a))
 	dirC := t.TempDir()
-	c := testNode(t, dirC, bootstrapFrom(a, b))
+	c := testNode(t, dirC, fast, bootstrapFrom(a, b)) // sync applies the limit too
 	mustJoin(t, "away", a, b, c)
 	waitFor(t, 10*time.Second, "mesh", func() bool { return roomPeers(c, "away") == 2 })
 	mustSend(t, a, "away", "before")
@@ -31,7 +31,7 @@ func TestStoppedNodeCatchesUpOnEverythingSentWhileItWasAway(t *testing.T) {
 		return len(historyIDs(t, a, "away")) == 1001 && len(historyIDs(t, b, "away")) == 1001
 	})
 	start := time.Now()
-	c = testNode(t, dirC) // it remembers its peers and its room
+	c = testNode(t, dirC, fast) // it remembers its peers and its room
 	waitFor(t, 30*time.Second, "c caught up", func() bool { return len(historyIDs(t, c, "away")) == 1001 })
 	t.Logf("caught up on 1,000 messages in %s", time.Since(start).Round(time.Millisecond))
 	if !slices.Equal(historyIDs(t, c, "away"), historyIDs(t, a, "away")) {

@@ -147,7 +147,11 @@ func (n *Node) claimSync(k syncKey) (release func()) {
 // syncPeriodically reconciles each room with one random peer of the room
 // every syncInterval, as a safety net for anything gossip dropped.
 func (n *Node) syncPeriodically(ctx context.Context) {
-	t := time.NewTicker(syncInterval)
+	every := syncInterval
+	if n.cfg.syncInterval > 0 {
+		every = n.cfg.syncInterval
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -467,6 +471,10 @@ func (n *Node) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room stri
 			}
 			if protocol.Ephemeral(rcv.env.Kind) {
 				return fmt.Errorf("%w: %s signals are never synced", protocol.ErrFrame, rcv.env.Kind)
+			}
+			if rcv.env.Kind == protocol.KindMessage && !sp.limit.allow(rcv.env.Author, rcv.env.SentAt) {
+				n.metrics.rejected.WithLabelValues("sync_over_rate").Inc()
+				continue
 			}
 			n.acceptEnvelope(ctx, room, rcv)
 			sp.add(ctx, 1, 0)

@@ -42,6 +42,7 @@ type syncProgress struct {
 	n         *Node
 	key       syncKey
 	lastEvent time.Time
+	limit     *sentAtLimit // the run's messages, per author
 }
 
 func (n *Node) beginSync(ctx context.Context, room string, p peer.ID, initiator bool) *syncProgress {
@@ -56,7 +57,7 @@ func (n *Node) beginSync(ctx context.Context, room string, p peer.ID, initiator 
 	}
 	n.syncs.runs[k] = run
 	n.syncs.mu.Unlock()
-	sp := &syncProgress{n: n, key: k, lastEvent: time.Now()}
+	sp := &syncProgress{n: n, key: k, lastEvent: time.Now(), limit: newSentAtLimit(n.cfg.RateLimit)}
 	sp.report(ctx)
 	return sp
 }

@@ -58,12 +58,26 @@ func newKeyIndex(seed uint64, items []store.Item) *keyIndex {
 	return x
 }
 
-// lookup returns the IDs of every item with key.
-func (x *keyIndex) lookup(key uint64) []protocol.ID {
+// lookup returns the positions in the room's index of every item with
+// key.
+func (x *keyIndex) lookup(key uint64) []uint32 {
 	i := sort.Search(len(x.items), func(i int) bool { return x.items[i].key >= key })
-	var ids []protocol.ID
+	var pos []uint32
 	for ; i < len(x.items) && x.items[i].key == key; i++ {
-		ids = append(ids, x.room[x.items[i].pos].ID)
+		pos = append(pos, x.items[i].pos)
+	}
+	return pos
+}
+
+// inHistoryOrder returns the IDs of the items at pos, oldest first. Keys
+// come in no useful order, and envelopes are sent in history order so
+// that each author's messages arrive in the order it sent them, which is
+// what the receiver's per-author limit on sync measures (sentAtLimit).
+func (x *keyIndex) inHistoryOrder(pos []uint32) []protocol.ID {
+	slices.Sort(pos)
+	ids := make([]protocol.ID, len(pos))
+	for i, p := range pos {
+		ids[i] = x.room[p].ID
 	}
 	return ids
 }
@@ -126,7 +140,7 @@ func (n *Node) reconcileSketch(ctx context.Context, rd *bufio.Reader, w *bufio.W
 func (n *Node) readSketchAnswer(ctx context.Context, rd *bufio.Reader, room string, idx *keyIndex, held int, sp *syncProgress) (*sketch.Message, []protocol.ID, error) {
 	var (
 		retry  *sketch.Message
-		wanted []protocol.ID
+		wanted []uint32
 		keys   int
 	)
 	err := n.receiveEnvelopes(ctx, rd, room, sp, func(t protocol.FrameType, payload []byte) error {
@@ -159,7 +173,7 @@ func (n *Node) readSketchAnswer(ctx context.Context, rd *bufio.Reader, room stri
 		}
 		return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
 	})
-	return retry, wanted, err
+	return retry, idx.inHistoryOrder(wanted), err
 }
 
 // countDiff is |a - b|, the lower bound of two sets' difference their
@@ -240,18 +254,18 @@ func (a *sketchAnswer) answer(ctx context.Context, w *bufio.Writer, payload []by
 // too (a collision across the two sides, which a larger table or the
 // fallback resolves).
 func (a *sketchAnswer) resolve(d sketch.Diff) ([]protocol.ID, bool) {
-	var push []protocol.ID
+	var push []uint32
 	for _, k := range d.Pos {
-		ids := a.idx.lookup(k)
-		if len(ids) == 0 {
+		pos := a.idx.lookup(k)
+		if len(pos) == 0 {
 			return nil, false
 		}
-		push = append(push, ids...)
+		push = append(push, pos...)
 	}
 	for _, k := range d.Neg {
 		if len(a.idx.lookup(k)) > 0 {
 			return nil, false
 		}
 	}
-	return push, true
+	return a.idx.inHistoryOrder(push), true
 }

@@ -30,7 +30,10 @@ func TestKill9DuringALargeSyncLeavesAConsistentStoreAndSyncCompletes(t *testing.
 	wg.Wait()
 
 	dirB := t.TempDir()
-	b := startLocalNode(t, "newcomer", dirB, "--join", room, "--bootstrap", a.listen[0])
+	// The newcomer lifts it too: sync takes no more of an author than the
+	// limit allows over the author's own send times.
+	fast := []string{"--rate-limit", "1000000", "--rate-burst", "1000000"}
+	b := startLocalNode(t, "newcomer", dirB, append([]string{"--join", room, "--bootstrap", a.listen[0]}, fast...)...)
 	// Kill the newcomer as soon as the sync has brought part of the history.
 	var received int
 	eventually(t, 60*time.Second, time.Millisecond, func() string {
@@ -58,7 +61,7 @@ func TestKill9DuringALargeSyncLeavesAConsistentStoreAndSyncCompletes(t *testing.
 	b.kill()
 	t.Logf("killed the newcomer after it had received %d of %d envelopes", received, total)
 
-	b = startLocalNode(t, "newcomer", dirB, "--bootstrap", a.listen[0])
+	b = startLocalNode(t, "newcomer", dirB, append([]string{"--bootstrap", a.listen[0]}, fast...)...)
 	first := b.history(room)
 	if err := consistent(first); err != "" {
 		t.Fatalf("store after the crash: %s", err)
