@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"time"
 
@@ -19,41 +18,20 @@ import (
 )
 
 // RelayDirectoryProtocol is how a node asks a relay which peers it sees in
-// the node's rooms. The relay knows because every peer's gossipsub
-// announces its room topics to it on connecting. The asker then dials
-// those peers through the relay; DCUtR takes it from there.
-//
-// The exchange is one JSON request and one JSON response on a fresh
-// stream: {"rooms":["lobby"]} and {"rooms":{"lobby":[{"id":...,
-// "addrs":[...]}]}}. Addresses are the peer's public ones known to the
-// relay, worth a direct dial before the relayed one.
-const RelayDirectoryProtocol = "/peerchat/relay-directory/1.0.0"
+// the node's rooms (the wire format is protocol.RelayDirectoryProtocol's).
+// The relay knows because every peer's gossipsub announces its room topics
+// to it on connecting. The asker then dials those peers through the relay;
+// DCUtR takes it from there. Addresses are the peer's public ones known to
+// the relay, worth a direct dial before the relayed one.
+const RelayDirectoryProtocol = protocol.RelayDirectoryProtocol
 
 const (
-	directoryTimeout     = 10 * time.Second
-	maxDirectoryRequest  = 16 << 10
-	maxDirectoryResponse = 1 << 20
-	maxDirectoryRooms    = 64
-	maxDirectoryPeers    = 64 // per room
-	maxDirectoryAddrs    = 8  // per peer
+	directoryTimeout = 10 * time.Second
 	// directoryDialDelay lets the peer with the smaller ID dial first when
 	// both learn of each other at once; two dials crossing produce two
 	// relayed connections and two hole punches racing each other.
 	directoryDialDelay = time.Second
 )
-
-type directoryRequest struct {
-	Rooms []string `json:"rooms"`
-}
-
-type directoryPeer struct {
-	ID    string   `json:"id"`
-	Addrs []string `json:"addrs,omitempty"`
-}
-
-type directoryResponse struct {
-	Rooms map[string][]directoryPeer `json:"rooms"`
-}
 
 // ServeRelayDirectory makes the node answer RelayDirectoryProtocol. A
 // relay calls it. Anyone connected may ask, but only about rooms it names,
@@ -73,30 +51,24 @@ func (n *Node) ServeRelayDirectory() {
 func (n *Node) serveDirectory(s network.Stream) {
 	defer s.Close()
 	s.SetDeadline(time.Now().Add(directoryTimeout))
-	var req directoryRequest
-	if err := json.NewDecoder(io.LimitReader(s, maxDirectoryRequest)).Decode(&req); err != nil {
+	rooms, err := protocol.ReadDirectoryRequest(s)
+	if err != nil {
 		s.Reset()
 		return
 	}
 	asker := s.Conn().RemotePeer()
-	resp := directoryResponse{Rooms: map[string][]directoryPeer{}}
-	for i, room := range req.Rooms {
-		if i >= maxDirectoryRooms {
-			break
-		}
-		if protocol.ValidateRoomName(room) != nil {
-			continue
-		}
+	resp := protocol.DirectoryResponse{Rooms: map[string][]protocol.DirectoryPeer{}}
+	for _, room := range rooms {
 		peers := n.pubsub.ListPeers(protocol.Topic(room))
 		rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
-		list := []directoryPeer{}
+		list := []protocol.DirectoryPeer{}
 		for _, p := range peers {
-			if p == asker || len(list) == maxDirectoryPeers {
+			if p == asker || len(list) == protocol.MaxDirectoryPeers {
 				continue
 			}
-			dp := directoryPeer{ID: p.String()}
+			dp := protocol.DirectoryPeer{ID: p.String()}
 			for _, a := range n.host.Peerstore().Addrs(p) {
-				if len(dp.Addrs) < maxDirectoryAddrs && !isRelayed(a) && manet.IsPublicAddr(a) {
+				if len(dp.Addrs) < protocol.MaxDirectoryAddrs && !isRelayed(a) && manet.IsPublicAddr(a) {
 					dp.Addrs = append(dp.Addrs, a.String())
 				}
 			}
@@ -123,7 +95,9 @@ func (rc *relayClient) queryDirectory(ctx context.Context, ai peer.AddrInfo) err
 		s.SetDeadline(dl)
 	}
 	w := bufio.NewWriter(s)
-	if err := json.NewEncoder(w).Encode(directoryRequest{Rooms: rc.n.roomNames()}); err != nil {
+	asked := rc.n.roomNames()
+	asked = asked[:min(len(asked), protocol.MaxDirectoryRooms)] // all a relay answers
+	if err := json.NewEncoder(w).Encode(protocol.DirectoryRequest{Rooms: asked}); err != nil {
 		s.Reset()
 		return fmt.Errorf("send directory request: %w", err)
 	}
@@ -132,21 +106,13 @@ func (rc *relayClient) queryDirectory(ctx context.Context, ai peer.AddrInfo) err
 		return fmt.Errorf("send directory request: %w", err)
 	}
 	s.CloseWrite()
-	var resp directoryResponse
-	if err := json.NewDecoder(io.LimitReader(s, maxDirectoryResponse)).Decode(&resp); err != nil {
+	entries, err := protocol.ReadDirectoryResponse(s, asked)
+	if err != nil {
 		s.Reset()
 		return fmt.Errorf("read directory response: %w", err)
 	}
-	seen := map[peer.ID]bool{}
-	for _, list := range resp.Rooms {
-		for _, dp := range list {
-			p, err := peer.Decode(dp.ID)
-			if err != nil || seen[p] {
-				continue
-			}
-			seen[p] = true
-			rc.considerPeer(p, dp.Addrs, ai)
-		}
+	for _, e := range entries {
+		rc.considerPeer(e.ID, e.Addrs, ai)
 	}
 	return nil
 }
@@ -155,14 +121,14 @@ func (rc *relayClient) queryDirectory(ctx context.Context, ai peer.AddrInfo) err
 // its public addresses and its address through the relay. The dialer
 // keeps it connected from then on, and falls back to the relayed address
 // when a direct connection breaks.
-func (rc *relayClient) considerPeer(p peer.ID, addrStrs []string, ai peer.AddrInfo) {
+func (rc *relayClient) considerPeer(p peer.ID, named []ma.Multiaddr, ai peer.AddrInfo) {
 	h := rc.n.host
 	if p == h.ID() || rc.n.gater.isBlocked(p) {
 		return
 	}
 	var addrs []ma.Multiaddr
-	for _, s := range addrStrs {
-		if a, err := ma.NewMultiaddr(s); err == nil && manet.IsPublicAddr(a) && !isRelayed(a) {
+	for _, a := range named {
+		if manet.IsPublicAddr(a) && !isRelayed(a) {
 			addrs = append(addrs, a)
 		}
 	}
