@@ -221,6 +221,15 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 		if err != nil {
 			return pubsub.ValidationReject
 		}
+		if env.Kind == protocol.KindMessage && n.stored(ctx, env) {
+			// Gossipsub drops a message it saw in the last 2 minutes;
+			// one already stored that comes again later is a replay (or
+			// a copy of what sync brought first): neither forwarded nor
+			// counted against its author, whose tokens a replayer would
+			// otherwise spend.
+			n.metrics.rejected.WithLabelValues("replay").Inc()
+			return pubsub.ValidationIgnore
+		}
 		if !n.limits.allow(roomName, rcv.env.Author) {
 			// Ignore, not Reject: the peer that forwarded it may be honest;
 			// only one far beyond the limit is punished (overlimit.go).
@@ -231,6 +240,14 @@ func (n *Node) validator(roomName string) pubsub.ValidatorEx {
 		m.ValidatorData = rcv
 		return pubsub.ValidationAccept
 	}
+}
+
+// stored reports whether env is in the store. A failed lookup says no:
+// the envelope is then verified and stored as usual, and the store tells
+// a duplicate apart itself.
+func (n *Node) stored(ctx context.Context, env *protocol.Envelope) bool {
+	has, err := n.store.Has(ctx, env.ID())
+	return err == nil && has
 }
 
 // checkEnvelope decodes and verifies an envelope that claims to belong to
