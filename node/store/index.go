@@ -94,12 +94,10 @@ func (s *Store) loadIndex(ctx context.Context, room string, r *roomIndex) error 
 	r.load.Lock()
 	defer r.load.Unlock()
 	r.mu.Lock()
-	loaded := r.loaded
-	r.mu.Unlock()
-	if loaded {
+	if r.loaded {
+		r.mu.Unlock()
 		return nil
 	}
-	r.mu.Lock()
 	r.borrowers++ // writes during the scan wait in pending
 	r.mu.Unlock()
 	items, err := s.scanItems(ctx, room)
@@ -238,18 +236,15 @@ type roomItem struct {
 // indexCommitted adds the messages of the batch just committed to their
 // rooms' indexes. Called by the committer.
 func (s *Store) indexCommitted() {
-	for len(s.indexed) > 0 {
-		room := s.indexed[0].room
-		var items []Item
-		rest := s.indexed[:0]
-		for _, ri := range s.indexed {
-			if ri.room == room {
-				items = append(items, ri.item)
-			} else {
-				rest = append(rest, ri)
-			}
-		}
-		s.indexed = rest
+	if len(s.indexed) == 0 {
+		return
+	}
+	byRoom := map[string][]Item{}
+	for _, ri := range s.indexed {
+		byRoom[ri.room] = append(byRoom[ri.room], ri.item)
+	}
+	s.indexed = s.indexed[:0]
+	for room, items := range byRoom {
 		if r := s.indexes.known(room); r != nil {
 			r.add(items)
 		}

@@ -38,6 +38,22 @@ func addAt(t testing.TB, s *Store, k crypto.PrivKey, room string, lamport uint64
 	return Item{Lamport: lamport, ID: env.ID()}
 }
 
+// indexAndDatastore returns a copy of room's index as a borrow sees it
+// and the index as the datastore holds it.
+func indexAndDatastore(s *Store, room string) (index, stored []Item, err error) {
+	ctx := context.Background()
+	stored, err = s.scanItems(ctx, room)
+	if err != nil {
+		return nil, nil, err
+	}
+	items, release, err := s.Items(ctx, room)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
+	return slices.Clone(items), stored, nil
+}
+
 // TestTheIndexInMemoryAlwaysMatchesTheDatastore runs random sequences of
 // stores (in order, out of order, repeated), borrows, returns, retention
 // and a late first load, and checks after every step that a fresh borrow
@@ -113,15 +129,10 @@ func TestTheIndexInMemoryAlwaysMatchesTheDatastore(t *testing.T) {
 				if !loaded {
 					return
 				}
-				want, err := s.scanItems(ctx, "r")
+				got, want, err := indexAndDatastore(s, "r")
 				if err != nil {
 					rt.Fatal(err)
 				}
-				got, release, err := s.Items(ctx, "r")
-				if err != nil {
-					rt.Fatal(err)
-				}
-				defer release()
 				if !slices.Equal(got, want) {
 					rt.Fatalf("index holds %d items, datastore %d:\n%v\n%v", len(got), len(want), got, want)
 				}
@@ -191,15 +202,10 @@ func TestTheIndexStaysExactUnderConcurrentWritesAndSyncs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want, err := s.scanItems(ctx, "r")
+	got, want, err := indexAndDatastore(s, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, release, err := s.Items(ctx, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
 	if len(want) != 1+writers*perWriter || !slices.Equal(got, want) {
 		t.Fatalf("index holds %d items, datastore %d, stored %d", len(got), len(want), 1+writers*perWriter)
 	}
