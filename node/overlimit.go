@@ -67,7 +67,7 @@ type overLimitPeers struct {
 }
 
 func newOverLimitPeers(limit RateLimit) *overLimitPeers {
-	limit = limit.withDefaults()
+	limit = limit.WithDefaults()
 	allowance := RateLimit{PerSecond: allowanceFactor * limit.PerSecond, Burst: allowanceFactor * limit.Burst}
 	allowance.FirstBurst = allowance.Burst
 	return &overLimitPeers{allowance: newBuckets[forwardKey](allowance), penalties: map[peer.ID]penalty{}}

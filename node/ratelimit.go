@@ -27,7 +27,9 @@ type RateLimit struct {
 	FirstBurst int
 }
 
-func (l RateLimit) withDefaults() RateLimit {
+// WithDefaults returns l with every zero field set to its default, so
+// flags and documentation can show the numbers a zero RateLimit means.
+func (l RateLimit) WithDefaults() RateLimit {
 	if l.PerSecond <= 0 {
 		l.PerSecond = 50
 	}
@@ -115,7 +117,7 @@ type authorLimits struct {
 }
 
 func newAuthorLimits(cfg RateLimit) authorLimits {
-	return authorLimits{newBuckets[limiterKey](cfg.withDefaults())}
+	return authorLimits{newBuckets[limiterKey](cfg.WithDefaults())}
 }
 
 // ownLimits holds the local user's bucket in each room. It starts full:
@@ -127,7 +129,7 @@ type ownLimits struct {
 }
 
 func newOwnLimits(cfg RateLimit) ownLimits {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	cfg.FirstBurst = cfg.Burst
 	return ownLimits{newBuckets[string](cfg)}
 }

@@ -29,7 +29,7 @@ type sentAtBucket struct {
 }
 
 func newSentAtLimit(cfg RateLimit) *sentAtLimit {
-	return &sentAtLimit{cfg: cfg.withDefaults(), authors: map[peer.ID]*sentAtBucket{}}
+	return &sentAtLimit{cfg: cfg.WithDefaults(), authors: map[peer.ID]*sentAtBucket{}}
 }
 
 // allow takes a token from author's bucket for a message sent at sentAt.

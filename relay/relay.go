@@ -108,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 	if cfg.MaxRooms <= 0 {
 		cfg.MaxRooms = DefaultMaxRooms
 	}
-	limits := cfg.Limits.withDefaults()
+	limits := cfg.Limits.WithDefaults()
 	cfg.Limits = limits
 	rm, err := limits.resourceManager()
 	if err != nil {
