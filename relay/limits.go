@@ -58,7 +58,8 @@ type Limits struct {
 	ConnRatePerIP float64
 }
 
-// WithDefaults fills the zero fields.
+// WithDefaults returns l with every zero field set to its default, so
+// flags and documentation can show the numbers a zero Limits means.
 func (l Limits) WithDefaults() Limits {
 	def := func(v *int, d int) {
 		if *v <= 0 {
