@@ -44,13 +44,13 @@ func (n *Node) Subscribe(ctx context.Context, since uint64) (<-chan protocol.Eve
 		return nil, err
 	}
 	ch := make(chan protocol.Event)
-	started := n.goTracked(func() {
+	started := n.tasks.Go(func() {
 		defer close(ch)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		go func() {
 			select {
-			case <-n.ctx.Done():
+			case <-n.tasks.Context().Done():
 				cancel()
 			case <-ctx.Done():
 			}
@@ -58,13 +58,13 @@ func (n *Node) Subscribe(ctx context.Context, since uint64) (<-chan protocol.Eve
 		for {
 			evs, err := n.store.Events(ctx, since, 256)
 			if err != nil {
-				n.log.Warn("event subscription ended", "since", since, "err", err)
+				n.cfg.Logger.Warn("event subscription ended", "since", since, "err", err)
 				return
 			}
 			for _, raw := range evs {
 				ev, err := store.DecodeEvent(raw)
 				if err != nil {
-					n.log.Warn("skip undecodable event", "seq", raw.Seq, "err", err)
+					n.cfg.Logger.Warn("skip undecodable event", "seq", raw.Seq, "err", err)
 					since = raw.Seq
 					continue
 				}
@@ -88,4 +88,3 @@ func (n *Node) Subscribe(ctx context.Context, since uint64) (<-chan protocol.Eve
 	return ch, nil
 }
 
-func decodeRaw(raw RawEvent) (protocol.Event, error) { return store.DecodeEvent(raw) }

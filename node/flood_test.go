@@ -11,8 +11,9 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/peerchat/peerchat/node/gossip"
+	"github.com/peerchat/peerchat/node/internal/abuse"
 	"github.com/peerchat/peerchat/protocol"
 )
 
@@ -20,7 +21,7 @@ import (
 // grafted into and pruned from its meshes. It reaches the node through the
 // exported Config.PubSubOptions, so production code has no test hook.
 type scoreWatch struct {
-	syncOnDrop // no-op methods; the ones below override what we watch
+	gossip.NopTracer // the methods below override what we watch
 
 	mu     sync.Mutex
 	scores map[peer.ID]float64
@@ -72,19 +73,17 @@ func (w *scoreWatch) Prune(p peer.ID, _ string) {
 	w.mu.Unlock()
 }
 
-func (w *scoreWatch) RejectMessage(*pubsub.Message, string) {}
-
 // hostilePeer is a bare libp2p host in a room's topic, speaking gossipsub
 // with peerchat's settings, connected to the given nodes.
 func hostilePeer(t *testing.T, ctx context.Context, room string, to ...*Node) (crypto.PrivKey, peer.ID, *pubsub.Topic) {
 	t.Helper()
 	key, _, _ := crypto.GenerateEd25519Key(rand.Reader)
-	h, err := newHost(key, []string{"/ip4/127.0.0.1/tcp/0"})
+	h, err := bareHost(key, []string{"/ip4/127.0.0.1/tcp/0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	ps, err := newPubSub(ctx, h)
+	ps, err := gossip.New(ctx, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,12 +215,12 @@ func TestFloodersAreScoredDownAndHonestMessagesStillArrive(t *testing.T) {
 
 	waitFor(t, 10*time.Second, "the garbler's score below the graylist threshold", func() bool {
 		s, ok := watch.score(garbler)
-		return ok && s < graylistThreshold
+		return ok && s < abuse.GraylistThreshold
 	})
 	waitFor(t, 5*time.Second, "the garbler out of the mesh", func() bool { return !watch.meshHas(garbler) })
 	waitFor(t, 10*time.Second, "the valid flooder's score below the graylist threshold", func() bool {
 		s, ok := watch.score(flooder)
-		return ok && s < graylistThreshold
+		return ok && s < abuse.GraylistThreshold
 	})
 	waitFor(t, 5*time.Second, "the valid flooder out of the mesh", func() bool { return !watch.meshHas(flooder) })
 	// The honest nodes forwarded the flooder's admitted envelopes to a,
@@ -234,7 +233,7 @@ func TestFloodersAreScoredDownAndHonestMessagesStillArrive(t *testing.T) {
 	}
 	counts := map[string]float64{}
 	for _, r := range []string{"signature", "wrong_room", "future", "malformed", "kind", "version", "too_large", "rate_limited"} {
-		counts[r] = testutil.ToFloat64(a.metrics.rejected.WithLabelValues(r))
+		counts[r] = rejected(t, a, r)
 	}
 	t.Logf("rejections at the garbler's neighbour: %v", counts)
 	if counts["signature"] < 1 {

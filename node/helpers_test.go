@@ -15,8 +15,9 @@ import (
 )
 
 // testNode starts a node on loopback with mDNS off, in dir (a new
-// temporary folder when empty), and closes it when the test ends.
-func testNode(t testing.TB, dir string, mutate ...func(*Config)) *Node {
+// temporary folder when empty), and closes it when the test ends. Each of
+// setup is a func(*Config) that changes the configuration, or an Option.
+func testNode(t testing.TB, dir string, setup ...any) *Node {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -29,10 +30,18 @@ func testNode(t testing.TB, dir string, mutate ...func(*Config)) *Node {
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registry:    prometheus.NewRegistry(),
 	}
-	for _, m := range mutate {
-		m(&cfg)
+	var opts []Option
+	for _, s := range setup {
+		switch s := s.(type) {
+		case func(*Config):
+			s(&cfg)
+		case Option:
+			opts = append(opts, s)
+		default:
+			t.Fatalf("testNode: setup of type %T", s)
+		}
 	}
-	n, err := New(context.Background(), cfg)
+	n, err := New(context.Background(), cfg, opts...)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
@@ -120,4 +129,4 @@ func mustParseID(t testing.TB, s string) protocol.ID {
 	return id
 }
 
-func peerInfo(n *Node) peer.AddrInfo { return peer.AddrInfo{ID: n.ID(), Addrs: n.host.Addrs()} }
+func peerInfo(n *Node) peer.AddrInfo { return peer.AddrInfo{ID: n.ID(), Addrs: n.Host().Addrs()} }

@@ -30,8 +30,9 @@ func TestSyncedReceiptsThatCannotMoveAMarkerAreKnownWithoutVerifying(t *testing.
 		t.Fatal(err)
 	}
 	body, _ := protocol.DecodeReceipt(env)
-	if moved, err := a.applyMarker(context.Background(), env, body); err != nil || !moved {
-		t.Fatalf("applying the held marker: moved=%v err=%v", moved, err)
+	signalsOf(a).OnReceipt(context.Background(), env, body)
+	if !signalsOf(a).KnownMarker(room, held) {
+		t.Fatal("the marker just applied is not held")
 	}
 
 	broken := receipt(3, id(3))
@@ -48,7 +49,7 @@ func TestSyncedReceiptsThatCannotMoveAMarkerAreKnownWithoutVerifying(t *testing.
 		"a receipt for another room":  {signed(t, key, "other", func(e *protocol.Envelope) { e.Kind, e.Body = protocol.KindReceipt, env.Body }), false},
 		"bytes that are not envelope": {[]byte("junk"), false},
 	} {
-		if got := a.knownMarker(room, c.data); got != c.known {
+		if got := signalsOf(a).KnownMarker(room, c.data); got != c.known {
 			t.Errorf("%s: known = %v, want %v", name, got, c.known)
 		}
 	}

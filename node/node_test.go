@@ -56,19 +56,19 @@ func TestSameEnvelopeDeliveredTwiceIsStoredOnce(t *testing.T) {
 	mustJoin(t, "dup", a, b)
 	m := mustSend(t, a, "dup", "only once")
 	id, _ := protocol.ParseID(m.ID)
-	env, err := a.store.Envelope(context.Background(), id)
+	env, err := storeOf(a).Envelope(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := b.LastSeq()
 	for i := 0; i < 3; i++ {
-		rcv, err := b.checkEnvelope("dup", env.Bytes())
+		rcv, err := intakeOf(b).Check("dup", env.Bytes())
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.accept(context.Background(), rcv)
+		intakeOf(b).Store(context.Background(), rcv)
 	}
-	if err := b.store.Flush(context.Background()); err != nil {
+	if err := storeOf(b).Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := historyIDs(t, b, "dup"); len(got) != 1 || got[0] != m.ID {
@@ -84,7 +84,7 @@ func TestRestartKeepsIdentityRoomsHistoryAndEventSeq(t *testing.T) {
 	n := testNode(t, dir)
 	mustJoin(t, "kept", n)
 	m := mustSend(t, n, "kept", "survives restart")
-	if err := n.store.Flush(context.Background()); err != nil {
+	if err := storeOf(n).Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	id, seq := n.ID(), n.LastSeq()

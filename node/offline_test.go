@@ -64,7 +64,7 @@ func TestRetentionDropsOldHistoryAndSyncDoesNotBringItBack(t *testing.T) {
 	}
 	// A store node that keeps at most about ten messages' worth of bytes.
 	all := historyIDs(t, a, "ret")
-	env, err := a.store.Envelope(context.Background(), mustParseID(t, all[0]))
+	env, err := storeOf(a).Envelope(context.Background(), mustParseID(t, all[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,15 +72,15 @@ func TestRetentionDropsOldHistoryAndSyncDoesNotBringItBack(t *testing.T) {
 	s := testNode(t, "", bootstrapFrom(a), func(c *Config) { c.Retention = store.Retention{MaxBytes: limit} })
 	mustJoin(t, "ret", s)
 	waitFor(t, 10*time.Second, "store synced", func() bool { return len(historyIDs(t, s, "ret")) == len(all) })
-	s.pruneRoom(context.Background(), "ret")
+	retentionOf(s).Prune(context.Background(), "ret")
 	kept := historyIDs(t, s, "ret")
 	if len(kept) > 11 || len(kept) == 0 || !slices.Equal(kept, all[len(all)-len(kept):]) {
 		t.Fatalf("after pruning the store keeps %d messages; want the newest ~10", len(kept))
 	}
-	if s.horizon("ret") == 0 {
+	if retentionOf(s).Horizon("ret") == 0 {
 		t.Fatal("pruning did not raise the horizon")
 	}
-	if err := s.syncWith(context.Background(), "ret", a.ID()); err != nil {
+	if err := syncWith(context.Background(), s, "ret", a.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if got := historyIDs(t, s, "ret"); !slices.Equal(got, kept) {

@@ -60,7 +60,7 @@ func TestPartitionedRoomHealsWithEveryMessageOnceInOneOrder(t *testing.T) {
 	healed := time.Now()
 	for _, r := range right {
 		for _, l := range left {
-			r.dialer.want(peerInfo(l), 0)
+			wantPeer(r, peerInfo(l))
 		}
 	}
 	for _, n := range nodes {

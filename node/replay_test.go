@@ -10,8 +10,8 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/peerchat/peerchat/node/internal/intake"
 	"github.com/peerchat/peerchat/protocol"
 )
 
@@ -30,7 +30,7 @@ func TestAReplayedOldMessageIsCountedAndNeitherStoredAgainNorForwarded(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	validate := victim.validator("replayed")
+	validate := intakeOf(victim).Validator("replayed")
 	deliver := func(data []byte) pubsub.ValidationResult {
 		topic := "replayed"
 		return validate(ctx, replayer, &pubsub.Message{Message: &pb.Message{Topic: &topic, Data: data}, ReceivedFrom: replayer})
@@ -40,10 +40,10 @@ func TestAReplayedOldMessageIsCountedAndNeitherStoredAgainNorForwarded(t *testin
 	if got := deliver(old); got != pubsub.ValidationAccept {
 		t.Fatalf("a new message got %v, want accept", got)
 	}
-	victim.acceptEnvelope(ctx, "replayed", mustCheck(t, victim, old))
+	intakeOf(victim).Accept(ctx, "replayed", mustCheck(t, victim, old))
 	waitFor(t, 5*time.Second, "the message stored", func() bool { return len(historyIDs(t, victim, "replayed")) == 1 })
 
-	replays := func() float64 { return testutil.ToFloat64(victim.metrics.rejected.WithLabelValues("replay")) }
+	replays := func() float64 { return rejected(t, victim, "replay") }
 	if got := deliver(old); got != pubsub.ValidationIgnore {
 		t.Fatalf("the replay got %v, want ignore: neither stored nor forwarded", got)
 	}
@@ -67,9 +67,9 @@ func TestAReplayedOldMessageIsCountedAndNeitherStoredAgainNorForwarded(t *testin
 	}
 }
 
-func mustCheck(t *testing.T, n *Node, data []byte) *received {
+func mustCheck(t *testing.T, n *Node, data []byte) *intake.Received {
 	t.Helper()
-	rcv, err := n.checkEnvelope("replayed", data)
+	rcv, err := intakeOf(n).Check("replayed", data)
 	if err != nil {
 		t.Fatal(err)
 	}

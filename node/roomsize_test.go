@@ -3,13 +3,13 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/peerchat/peerchat/node/internal/signals"
 	"github.com/peerchat/peerchat/protocol"
 )
 
@@ -54,9 +54,9 @@ func TestAnnouncedRoomSizesCorrectANewcomerWithinACapAndABoasterIsOutvoted(t *te
 	for _, p := range peers {
 		p.announce(t, ctx, room, 300)
 	}
-	waitFor(t, 10*time.Second, "the estimate to take the announced size, capped", func() bool { return a.roomSize(room) == 8*4 })
-	if every, _ := presencePeriod(a.roomSize(room)); every != 2*presenceEvery {
-		t.Errorf("presence renewal in a room of 32 = %v, want %v", every, 2*presenceEvery)
+	waitFor(t, 10*time.Second, "the estimate to take the announced size, capped", func() bool { return signalsOf(a).RoomSize(room) == 8*4 })
+	if every, _ := signals.PresencePeriod(signalsOf(a).RoomSize(room)); every != 2*signals.PresenceEvery {
+		t.Errorf("presence renewal in a room of 32 = %v, want %v", every, 2*signals.PresenceEvery)
 	}
 
 	// One peer boasting a huge room against two that say 2 changes
@@ -64,7 +64,7 @@ func TestAnnouncedRoomSizesCorrectANewcomerWithinACapAndABoasterIsOutvoted(t *te
 	for i, size := range []int{2, 2, 1_000_000} {
 		peers[i].announce(t, ctx, room, size)
 	}
-	waitFor(t, 10*time.Second, "the boaster to be outvoted", func() bool { return a.roomSize(room) == 4 })
+	waitFor(t, 10*time.Second, "the boaster to be outvoted", func() bool { return signalsOf(a).RoomSize(room) == 4 })
 }
 
 func TestPresenceCarriesTheNodesRoomSizeEstimate(t *testing.T) {
@@ -101,19 +101,5 @@ func TestPresenceCarriesTheNodesRoomSizeEstimate(t *testing.T) {
 			t.Fatalf("room_size = %d, want 2 (the node and its peer)", body.RoomSize)
 		}
 		return
-	}
-}
-
-func TestPresenceLeaseStaysWithinWhatReceiversAcceptInHugeRooms(t *testing.T) {
-	for _, size := range []int{1, 16, 17, 480, 481, 10_000, protocol.MaxRoomSize} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			every, lease := presencePeriod(size)
-			if lease.Milliseconds() > protocol.MaxLeaseMS {
-				t.Errorf("lease %v exceeds %d ms", lease, protocol.MaxLeaseMS)
-			}
-			if every >= lease {
-				t.Errorf("renewal every %v does not fit in the lease %v", every, lease)
-			}
-		})
 	}
 }

@@ -10,49 +10,9 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/peerchat/peerchat/protocol"
 )
-
-func TestAnHonestAuthorsHistoryFitsTheLimitInItsOwnSendTimes(t *testing.T) {
-	l := newSentAtLimit(RateLimit{PerSecond: 50, Burst: 200})
-	author := peer.ID("honest")
-	start := time.Unix(1_000_000, 0)
-	// A full burst at once, then the sustained rate for a minute.
-	for i := range 200 {
-		if !l.allow(author, start.Add(time.Duration(i)*time.Microsecond)) {
-			t.Fatalf("burst message %d refused", i)
-		}
-	}
-	for i := range 3000 {
-		if !l.allow(author, start.Add(time.Duration(i+1)*20*time.Millisecond)) {
-			t.Fatalf("message %d at the sustained rate refused", i)
-		}
-	}
-}
-
-func TestAFloodsSendTimesGetItABurstAndTheRateOverItsSpanOnly(t *testing.T) {
-	l := newSentAtLimit(RateLimit{PerSecond: 50, Burst: 200})
-	flooder, other := peer.ID("flooder"), peer.ID("other")
-	start := time.Unix(1_000_000, 0)
-	taken := 0
-	for i := range 2000 { // 2,000 a second for one second
-		if l.allow(flooder, start.Add(time.Duration(i)*500*time.Microsecond)) {
-			taken++
-		}
-	}
-	// 200 + one second's slack of 50 to start with, plus 50 over the span.
-	if taken < 290 || taken > 301 {
-		t.Fatalf("took %d of the flood, want about 300", taken)
-	}
-	if !l.allow(other, start) {
-		t.Fatal("another author's bucket was spent by the flooder")
-	}
-	if l.allow(flooder, start) {
-		t.Fatal("a send time earlier than the last refilled the bucket")
-	}
-}
 
 // TestSyncTakesAnHonestBacklogWholeAndOnlyARatesWorthOfARelayedFlood: a
 // node that enforces no limits holds a flood (1,000 messages signed within
@@ -61,7 +21,7 @@ func TestAFloodsSendTimesGetItABurstAndTheRateOverItsSpanOnly(t *testing.T) {
 // a burst, and of the flood what gossip would have let through.
 func TestSyncTakesAnHonestBacklogWholeAndOnlyARatesWorthOfARelayedFlood(t *testing.T) {
 	ctx := context.Background()
-	once := func(c *Config) { c.syncInterval = time.Hour } // count one run
+	once := WithSyncInterval(time.Hour) // count one run
 	relay := testNode(t, "", once)
 	mustJoin(t, "backlog", relay)
 	honest, flooder := genKey(t), genKey(t)
@@ -78,7 +38,7 @@ func TestSyncTakesAnHonestBacklogWholeAndOnlyARatesWorthOfARelayedFlood(t *testi
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := relay.store.AddMessage(ctx, env, m); err != nil {
+		if _, err := storeOf(relay).AddMessage(ctx, env, m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,7 +55,7 @@ func TestSyncTakesAnHonestBacklogWholeAndOnlyARatesWorthOfARelayedFlood(t *testi
 
 	a := testNode(t, "", once, bootstrapFrom(relay))
 	mustJoin(t, "backlog", a)
-	dropped := func() float64 { return testutil.ToFloat64(a.metrics.rejected.WithLabelValues("sync_over_rate")) }
+	dropped := func() float64 { return rejected(t, a, "sync_over_rate") }
 	waitFor(t, 30*time.Second, "the sync to end", func() bool {
 		for _, r := range a.Syncs() {
 			if r.State != "running" {
@@ -106,7 +66,7 @@ func TestSyncTakesAnHonestBacklogWholeAndOnlyARatesWorthOfARelayedFlood(t *testi
 	})
 	var flood, total int
 	waitFor(t, 10*time.Second, "the whole honest backlog to be stored", func() bool {
-		n, err := a.store.CountAfter(ctx, "backlog", nil, honestID)
+		n, err := storeOf(a).CountAfter(ctx, "backlog", nil, honestID)
 		flood, total = n, len(historyIDs(t, a, "backlog"))
 		return err == nil && total == 600+n
 	})

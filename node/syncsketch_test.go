@@ -46,11 +46,11 @@ func storeHistory(t testing.TB, n *Node, envs []*protocol.Envelope) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := n.store.AddMessageAsync(ctx, env, msg); err != nil {
+		if err := storeOf(n).AddMessageAsync(ctx, env, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := n.store.Flush(ctx); err != nil {
+	if err := storeOf(n).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -58,7 +58,7 @@ func storeHistory(t testing.TB, n *Node, envs []*protocol.Envelope) {
 // negotiatedSync is the sync protocol a stream from a to b settles on.
 func negotiatedSync(t testing.TB, a, b *Node) libp2pprotocol.ID {
 	t.Helper()
-	s, err := a.host.NewStream(context.Background(), b.ID(), a.syncProtocols()...)
+	s, err := a.Host().NewStream(context.Background(), b.ID(), syncProtocolsOf(a)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +92,11 @@ func TestSketchSyncConvergesWithRandomDifferencesInBothDirections(t *testing.T) 
 	b := testNode(t, "")
 	mustJoin(t, "sketch", a, b)
 	want := splitHistory(t, a, b, "sketch", 3000, 200, 150)
-	a.host.Peerstore().AddAddrs(b.ID(), b.host.Addrs(), time.Hour)
+	a.Host().Peerstore().AddAddrs(b.ID(), b.Host().Addrs(), time.Hour)
 	if got := negotiatedSync(t, a, b); got != protocol.SyncSketchProtocol {
 		t.Fatalf("negotiated %s", got)
 	}
-	if err := a.syncWith(context.Background(), "sketch", b.ID()); err != nil {
+	if err := syncWith(context.Background(), a, "sketch", b.ID()); err != nil {
 		t.Fatal(err)
 	}
 	// syncWith returns once both sides have stored what they received.
@@ -109,17 +109,17 @@ func TestSketchSyncConvergesWithRandomDifferencesInBothDirections(t *testing.T) 
 
 func TestSketchNodeAndLegacyNodeConvergeOverTheOldProtocol(t *testing.T) {
 	a := testNode(t, "")
-	old := testNode(t, "", func(c *Config) { c.legacySyncOnly = true })
+	old := testNode(t, "", WithLegacySyncOnly())
 	mustJoin(t, "mixed", a, old)
 	want := splitHistory(t, a, old, "mixed", 500, 40, 30)
-	a.host.Peerstore().AddAddrs(old.ID(), old.host.Addrs(), time.Hour)
-	old.host.Peerstore().AddAddrs(a.ID(), a.host.Addrs(), time.Hour)
+	a.Host().Peerstore().AddAddrs(old.ID(), old.Host().Addrs(), time.Hour)
+	old.Host().Peerstore().AddAddrs(a.ID(), a.Host().Addrs(), time.Hour)
 	for _, pair := range [][2]*Node{{a, old}, {old, a}} {
 		if got := negotiatedSync(t, pair[0], pair[1]); got != protocol.SyncProtocol {
 			t.Fatalf("negotiated %s with a node that speaks only %s", got, protocol.SyncProtocol)
 		}
 	}
-	if err := a.syncWith(context.Background(), "mixed", old.ID()); err != nil {
+	if err := syncWith(context.Background(), a, "mixed", old.ID()); err != nil {
 		t.Fatal(err)
 	}
 	more := signedHistory(t, "mixed", 7)
@@ -129,7 +129,7 @@ func TestSketchNodeAndLegacyNodeConvergeOverTheOldProtocol(t *testing.T) {
 		want = append(want, env.ID().String())
 	}
 	slices.Sort(want)
-	if err := old.syncWith(context.Background(), "mixed", a.ID()); err != nil {
+	if err := syncWith(context.Background(), old, "mixed", a.ID()); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []*Node{a, old} {
@@ -141,13 +141,13 @@ func TestSketchNodeAndLegacyNodeConvergeOverTheOldProtocol(t *testing.T) {
 
 func TestSketchSyncFallsBackToRangeReconciliationOnTheSameStream(t *testing.T) {
 	// Both fall back, whichever of them starts a run.
-	fallback := func(c *Config) { c.sketchFallback = true }
+	fallback := WithRangeSyncOnly()
 	a := testNode(t, "", fallback)
 	b := testNode(t, "", fallback)
 	mustJoin(t, "fallback", a, b)
 	want := splitHistory(t, a, b, "fallback", 1000, 60, 80)
-	a.host.Peerstore().AddAddrs(b.ID(), b.host.Addrs(), time.Hour)
-	if err := a.syncWith(context.Background(), "fallback", b.ID()); err != nil {
+	a.Host().Peerstore().AddAddrs(b.ID(), b.Host().Addrs(), time.Hour)
+	if err := syncWith(context.Background(), a, "fallback", b.ID()); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []*Node{a, b} {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/peerchat/peerchat/node/gossip"
 	"github.com/peerchat/peerchat/protocol"
 )
 
@@ -78,12 +78,12 @@ func TestForgedOrCorruptEnvelopesFromAPeerAreDroppedAndCounted(t *testing.T) {
 	waitFor(t, 10*time.Second, "every forgery to be counted", func() bool {
 		total := 0.0
 		for _, r := range []string{"signature", "wrong_room", "future", "malformed", "kind", "version", "too_large"} {
-			total += testutil.ToFloat64(victim.metrics.rejected.WithLabelValues(r))
+			total += rejected(t, victim, r)
 		}
 		return total == float64(len(forged))
 	})
 	for _, reason := range []string{"signature", "wrong_room", "future"} {
-		if testutil.ToFloat64(victim.metrics.rejected.WithLabelValues(reason)) < 1 {
+		if rejected(t, victim, reason) < 1 {
 			t.Errorf("no rejection counted for reason %s", reason)
 		}
 	}
@@ -96,17 +96,17 @@ func TestAFloodingAuthorIsCutToItsRateLimit(t *testing.T) {
 	victim := testNode(t, "", func(c *Config) { c.RateLimit = RateLimit{PerSecond: 1, Burst: 10} })
 	mustJoin(t, "flood", victim)
 	key, _, _ := crypto.GenerateEd25519Key(rand.Reader)
-	h, err := newHost(key, []string{"/ip4/127.0.0.1/tcp/0"})
+	h, err := bareHost(key, []string{"/ip4/127.0.0.1/tcp/0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ps, _ := newPubSub(ctx, h)
+	ps, _ := gossip.New(ctx, h)
 	topic, _ := ps.Join(protocol.Topic("flood"))
 	topic.Subscribe()
-	if err := h.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.host.Addrs()}); err != nil {
+	if err := h.Connect(ctx, peer.AddrInfo{ID: victim.ID(), Addrs: victim.Host().Addrs()}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "flooder in the topic", func() bool { return roomPeers(victim, "flood") == 1 })
@@ -117,7 +117,7 @@ func TestAFloodingAuthorIsCutToItsRateLimit(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "the flood to be judged", func() bool {
-		return testutil.ToFloat64(victim.metrics.rejected.WithLabelValues("rate_limited")) >= 85
+		return rejected(t, victim, "rate_limited") >= 85
 	})
 	if got := len(historyIDs(t, victim, "flood")); got > 15 || got < 10 {
 		t.Fatalf("%d of 100 flooded messages stored, want about the burst of 10", got)

@@ -8,10 +8,10 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	pbv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/pb"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peerchat/peerchat/node/gossip"
 	peerchat "github.com/peerchat/peerchat/protocol"
 )
 
@@ -20,6 +20,10 @@ import (
 // RawTracer (messages forwarded, rooms peers announce), and are registered
 // on the registry given in Config, never the global one.
 type metrics struct {
+	// NopTracer fills in the gossipsub tracer methods the relay does not
+	// count.
+	gossip.NopTracer
+
 	reservations        prometheus.Gauge
 	reservationRequests *prometheus.CounterVec
 	circuits            prometheus.Gauge
@@ -176,19 +180,3 @@ func (m *metrics) RecvRPC(rpc *pubsub.RPC) {
 		}
 	}
 }
-
-func (m *metrics) AddPeer(peer.ID, protocol.ID)                         {}
-func (m *metrics) RemovePeer(peer.ID)                                   {}
-func (m *metrics) Join(string)                                          {}
-func (m *metrics) Leave(string)                                         {}
-func (m *metrics) Graft(peer.ID, string)                                {}
-func (m *metrics) Prune(peer.ID, string)                                {}
-func (m *metrics) ValidateMessage(*pubsub.Message)                      {}
-func (m *metrics) RejectMessage(*pubsub.Message, string)                {}
-func (m *metrics) DuplicateMessage(*pubsub.Message)                     {}
-func (m *metrics) ThrottlePeer(peer.ID)                                 {}
-func (m *metrics) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (m *metrics) UndeliverableMessage(*pubsub.Message)                 {}
-func (m *metrics) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (m *metrics) OnClosedOutboundStream(peer.ID)                       {}
-func (m *metrics) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}

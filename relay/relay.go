@@ -81,6 +81,7 @@ type Relay struct {
 	log     *slog.Logger
 	cfg     Config
 	metrics *metrics
+	dir     *directory
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -163,7 +164,7 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 		return nil, fmt.Errorf("relay: start relay service: %w", err)
 	}
 	r.svc = svc
-	n.ServeRelayDirectory()
+	r.dir = serveDirectory(n.Host(), n.PubSub())
 	if cfg.Registry != nil {
 		h := n.Host()
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -205,8 +206,11 @@ func (r *Relay) Limits() Limits { return r.cfg.Limits }
 func (r *Relay) Close() error {
 	r.cancel()
 	r.wg.Wait()
+	r.dir.stop()
 	err := r.svc.Close()
-	return errors.Join(err, r.node.Close())
+	err = errors.Join(err, r.node.Close())
+	r.dir.wait()
+	return err
 }
 
 // wantRoom queues a room a peer subscribed to, for AllRooms. It runs in

@@ -1,0 +1,57 @@
+package abuse
+
+import (
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Guard applies the per-author rate limit to envelopes from peers and
+// punishes the peers that forward beyond it. Every refusal is counted
+// under the reason "rate_limited" through the func given to NewGuard. Its
+// methods are safe for concurrent use: gossipsub's event loop and its
+// validation workers call them.
+type Guard struct {
+	authors   AuthorLimits
+	overLimit *OverLimit
+	reject    func(reason string)
+}
+
+// NewGuard returns a guard applying limit. reject counts a refusal by
+// reason; it must not block.
+func NewGuard(limit RateLimit, reject func(reason string)) *Guard {
+	return &Guard{authors: NewAuthorLimits(limit), overLimit: NewOverLimit(limit), reject: reject}
+}
+
+// Exhausted reports whether author's bucket in room is empty, refusing
+// (counting and noting from) when it is. It takes no token, so it can be
+// asked before a signature is verified: a forger naming someone else as
+// author cannot drain that author's bucket.
+func (g *Guard) Exhausted(from peer.ID, room string, author peer.ID) bool {
+	if !g.authors.Exhausted(room, author) {
+		return false
+	}
+	g.refuse(from, room, author)
+	return true
+}
+
+// Take takes a token from author's bucket in room for an envelope from,
+// and reports whether there was one. Ask it only for verified envelopes.
+func (g *Guard) Take(from peer.ID, room string, author peer.ID) bool {
+	if g.authors.Allow(room, author) {
+		return true
+	}
+	g.refuse(from, room, author)
+	return false
+}
+
+// refuse counts a refused envelope and charges it to the peer that
+// delivered it.
+func (g *Guard) refuse(from peer.ID, room string, author peer.ID) {
+	g.reject("rate_limited")
+	g.overLimit.NoteOverLimit(from, room, author)
+}
+
+// Score is from's application-specific gossipsub score (see OverLimit).
+func (g *Guard) Score(from peer.ID) float64 { return g.overLimit.Score(from) }
+
+// CutOff reports whether p is punished for flooding (see OverLimit.CutOff).
+func (g *Guard) CutOff(p peer.ID) bool { return g.overLimit.CutOff(p) }
