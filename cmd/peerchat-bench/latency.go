@@ -43,7 +43,8 @@ type latencyOptions struct {
 
 // latencyOptionsOf reads latency's flags back from fs once it is parsed,
 // for a scenario that shares them: flag names are unique in a flag set, so
-// a second scenario cannot define them again.
+// a second scenario cannot define them again. It panics if latency is not
+// registered, which the first run of the sharing scenario shows.
 func latencyOptionsOf(o *options, fs *flag.FlagSet) latencyOptions {
 	get := func(name string) any { return fs.Lookup(name).Value.(flag.Getter).Get() }
 	return latencyOptions{options: o, Messages: get("messages").(int), Rate: get("rate").(float64)}

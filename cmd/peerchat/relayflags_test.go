@@ -26,7 +26,7 @@ func TestRelayFlagsFromEnvironment(t *testing.T) {
 			"PEERCHAT_MAX_CONNS=100",
 		}})
 		p.waitLine("relay ready", startTimeout)
-		listen := linesWithPrefix(p, "listening: ")
+		listen := relayLines(p, "listening: ")
 		if len(listen) == 0 {
 			t.Fatalf("the relay printed no listen address:\n%s", p.stdout)
 		}
@@ -35,7 +35,7 @@ func TestRelayFlagsFromEnvironment(t *testing.T) {
 				t.Errorf("relay listens on %s, want only PEERCHAT_LISTEN /ip4/127.0.0.1/tcp/0", a)
 			}
 		}
-		if got, want := linesWithPrefix(p, "metrics: "), "http://"+metrics+"/metrics"; len(got) != 1 || got[0] != want {
+		if got, want := relayLines(p, "metrics: "), "http://"+metrics+"/metrics"; len(got) != 1 || got[0] != want {
 			t.Errorf("metrics lines %q, want PEERCHAT_METRICS %s", got, want)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "identity.key")); err != nil {
@@ -51,7 +51,7 @@ func TestRelayFlagsFromEnvironment(t *testing.T) {
 			env:  []string{"PEERCHAT_DATA=" + envDir, "PEERCHAT_LISTEN=/ip4/127.0.0.1/udp/0/quic-v1"},
 		})
 		p.waitLine("relay ready", startTimeout)
-		for _, a := range linesWithPrefix(p, "listening: ") {
+		for _, a := range relayLines(p, "listening: ") {
 			if !strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") {
 				t.Errorf("relay listens on %s, want only --listen /ip4/127.0.0.1/tcp/0 (the command line replaces PEERCHAT_LISTEN)", a)
 			}
@@ -65,9 +65,9 @@ func TestRelayFlagsFromEnvironment(t *testing.T) {
 	})
 }
 
-// linesWithPrefix returns what follows prefix on each line of p's stdout
+// relayLines returns what follows prefix on each line of p's stdout
 // that starts with it.
-func linesWithPrefix(p *proc, prefix string) []string {
+func relayLines(p *proc, prefix string) []string {
 	lines, _ := p.stdout.snapshot()
 	var out []string
 	for _, l := range lines {
