@@ -20,29 +20,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestScenariosRunAtTheirSmallestSize runs every scenario once, as small
-// as it goes, so the suite cannot rot. It judges no number: CI machines
-// are shared and the targets are for docs/performance.md, not for tests.
+// TestScenariosRunAtTheirSmallestSize runs every registered scenario once,
+// as small as its registration's smallest flags make it, so the suite
+// cannot rot. It judges no number: CI machines are shared and the targets
+// are for docs/performance.md, not for tests.
 func TestScenariosRunAtTheirSmallestSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real nodes and child processes")
 	}
-	small := map[string][]string{
-		"latency":    {"--messages", "20", "--rate", "50"},
-		"fanout":     {"--nodes", "4", "--procs", "2", "--fanout-messages", "5", "--fanout-rate", "20"},
-		"throughput": {"--tp-nodes", "3", "--rates", "50", "--step", "500ms"},
-		"sync":       {"--history", "200", "--diffs", "0,10"},
-		"footprint":  {"--peers", "2", "--rooms", "2"},
-		"relay":      {"--reservations", "10", "--chats", "3", "--chat-messages", "3"},
-		"flood":      {"--messages", "20", "--rate", "50"},
-		"soak":       {"--soak-duration", "4s"},
-	}
-	for _, name := range order {
+	for _, sc := range registry {
+		name := sc.name
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			out := filepath.Join(t.TempDir(), "result.json")
-			args := append([]string{name, "--json", out, "--workdir", t.TempDir()}, small[name]...)
+			args := append([]string{name, "--json", out, "--workdir", t.TempDir()}, sc.smallest...)
 			var stdout, stderr bytes.Buffer
 			start := time.Now()
 			if code := run(ctx, args, &stdout, &stderr); code != 0 {

@@ -45,13 +45,21 @@ type childHandler interface {
 	close() error
 }
 
-// childRoles start a role's handler from its JSON arguments.
-var childRoles = map[string]func(ctx context.Context, args json.RawMessage, log *slog.Logger) (childHandler, error){
-	"members":   startMembersChild,
-	"footprint": startFootprintChild,
-	"relay":     startRelayChild,
-	"clients":   startClientsChild,
-	"flooders":  startFloodersChild,
+// childStart starts a role's handler from its JSON arguments.
+type childStart func(ctx context.Context, args json.RawMessage, log *slog.Logger) (childHandler, error)
+
+// childRoles are the roles a child process can take, by name. Each role's
+// file registers its own from an init function, as scenarios do; only init
+// functions write the map, so it needs no lock.
+var childRoles = map[string]childStart{}
+
+// registerChild makes start the role named role. It panics on a name
+// registered twice, a programming error the first run must show.
+func registerChild(role string, start childStart) {
+	if _, dup := childRoles[role]; dup || role == "" || start == nil {
+		panic(fmt.Sprintf("peerchat-bench: child role %q registered twice or without a start", role))
+	}
+	childRoles[role] = start
 }
 
 // runChild is a child process's main; it returns the exit code.

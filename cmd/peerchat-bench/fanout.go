@@ -2,18 +2,50 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"time"
 )
 
+func init() {
+	register(scenario{
+		name:    "fanout",
+		rank:    20,
+		summary: "delivery to every node of one room of many nodes, spread over child processes",
+		flags: func(fs *flag.FlagSet) runFunc {
+			fo := &fanoutOptions{}
+			fs.IntVar(&fo.Nodes, "nodes", 100, "fanout: nodes in the room")
+			fs.IntVar(&fo.Procs, "procs", 0, "fanout: child processes hosting the nodes (0: one per 25 nodes)")
+			fs.IntVar(&fo.FanoutMessages, "fanout-messages", 100, "fanout: messages published")
+			fs.Float64Var(&fo.FanoutRate, "fanout-rate", 10, "fanout: messages per second")
+			fs.IntVar(&fo.Links, "links", 4, "fanout: peers each node dials when it starts (a random earlier node each)")
+			return func(ctx context.Context, o *options) (*Report, error) {
+				fo.options = o
+				return runFanout(ctx, fo)
+			}
+		},
+		smallest: []string{"--nodes", "4", "--procs", "2", "--fanout-messages", "5", "--fanout-rate", "20"},
+	})
+}
+
+// fanoutOptions are fanout's flags.
+type fanoutOptions struct {
+	*options
+	Nodes          int
+	Procs          int
+	FanoutMessages int
+	FanoutRate     float64
+	Links          int
+}
+
 // runFanout measures one room of many nodes spread over child processes:
 // node 0 publishes messages at a steady rate, and every other node
 // records when its subscriber (the event log, for peerchat) hands each one
 // over. The result is the delivery ratio and, per message, the time until
 // the last node had it. The floor runs first, on the same topology.
-func runFanout(ctx context.Context, o *options) (*Report, error) {
+func runFanout(ctx context.Context, o *fanoutOptions) (*Report, error) {
 	rep := newReport("fanout")
 	procs := o.Procs
 	if procs <= 0 {
@@ -66,7 +98,7 @@ type fanoutResult struct {
 
 // fanoutOnce runs one kind of member ("floor" or "peerchat") over procs
 // children.
-func fanoutOnce(ctx context.Context, o *options, kind string, procs int) (*fanoutResult, error) {
+func fanoutOnce(ctx context.Context, o *fanoutOptions, kind string, procs int) (*fanoutResult, error) {
 	const room = "bench"
 	res := &fanoutResult{}
 	start := time.Now()
@@ -87,7 +119,7 @@ func fanoutOnce(ctx context.Context, o *options, kind string, procs int) (*fanou
 	err := eachChild(children, func(i int, _ *child) error {
 		sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		defer cancel()
-		c, err := startChild(sctx, o, fmt.Sprintf("%s%d", kind, i), "members", membersArgs{
+		c, err := startChild(sctx, o.options, fmt.Sprintf("%s%d", kind, i), "members", membersArgs{
 			Kind: kind, Transport: o.Transport, Room: room, Count: sizes[i],
 			Dir: filepath.Join(o.WorkDir, fmt.Sprintf("fanout-%s-%d", kind, i)),
 		})

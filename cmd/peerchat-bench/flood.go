@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"runtime"
 	"sync"
@@ -14,6 +15,23 @@ import (
 	"github.com/peerchat/peerchat/node"
 	"github.com/peerchat/peerchat/protocol"
 )
+
+func init() {
+	register(scenario{
+		name:    "flood",
+		rank:    70,
+		summary: "honest latency while hostile peers flood a room with valid and with garbage envelopes",
+		// Flood's honest traffic is latency's --messages at latency's
+		// --rate, capped under the default rate limit: it has no flags of
+		// its own and reads latency's once they are parsed.
+		flags: func(fs *flag.FlagSet) runFunc {
+			return func(ctx context.Context, o *options) (*Report, error) {
+				return runFlood(ctx, latencyOptionsOf(o, fs))
+			}
+		},
+		smallest: []string{"--messages", "20", "--rate", "50"},
+	})
+}
 
 // Flood rates: the 2,000 valid envelopes a second from one
 // flooder, and garbage from another.
@@ -28,7 +46,8 @@ const (
 // signed envelopes and another with garbage. The calm run is the floor:
 // under the flood, p99 must stay within 2x of it. Nodes run with the
 // default rate limit, as users run them.
-func runFlood(ctx context.Context, o *options) (*Report, error) {
+func runFlood(ctx context.Context, lo latencyOptions) (*Report, error) {
+	o := lo.options
 	rep := newReport("flood")
 	rep.Params["nodes"] = floodNodes
 	rep.Params["flood_rate"] = floodValidRate
@@ -79,9 +98,9 @@ func runFlood(ctx context.Context, o *options) (*Report, error) {
 		return nil, err
 	}
 	// Honest traffic stays under the default rate limit of 50/s per author.
-	ho := *o
-	ho.Rate = min(o.Rate, 40)
-	ho.Messages = min(o.Messages, 400)
+	ho := lo
+	ho.Rate = min(lo.Rate, 40)
+	ho.Messages = min(lo.Messages, 400)
 	rep.Params["rate"] = ho.Rate
 	rep.Params["messages"] = ho.Messages
 	calmRec, floodRec := newRecorder(1), newRecorder(1)

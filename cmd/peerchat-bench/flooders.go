@@ -50,6 +50,8 @@ type floodersChild struct {
 	counts floodCounts
 }
 
+func init() { registerChild("flooders", startFloodersChild) }
+
 func startFloodersChild(_ context.Context, raw json.RawMessage, _ *slog.Logger) (childHandler, error) {
 	var a floodersArgs
 	if err := json.Unmarshal(raw, &a); err != nil {

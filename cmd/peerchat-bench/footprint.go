@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,11 +13,37 @@ import (
 	"time"
 )
 
+func init() {
+	register(scenario{
+		name:    "footprint",
+		rank:    50,
+		summary: "RSS and goroutines of an idle node, per connected peer and per joined room",
+		flags: func(fs *flag.FlagSet) runFunc {
+			fo := &footprintOptions{}
+			fs.IntVar(&fo.Peers, "peers", 10, "footprint: peers connected to the measured node")
+			fs.IntVar(&fo.Rooms, "rooms", 100, "footprint: extra rooms the measured node joins")
+			return func(ctx context.Context, o *options) (*Report, error) {
+				fo.options = o
+				return runFootprint(ctx, fo)
+			}
+		},
+		smallest: []string{"--peers", "2", "--rooms", "2"},
+	})
+	registerChild("footprint", startFootprintChild)
+}
+
+// footprintOptions are footprint's flags.
+type footprintOptions struct {
+	*options
+	Peers int
+	Rooms int
+}
+
 // runFootprint measures what an idle node costs: the RSS and goroutines
 // of a child process holding one node (the number a user sees in top),
 // then what each connected peer and each joined room adds. The floor is
 // the same process holding a bare libp2p host with gossipsub instead.
-func runFootprint(ctx context.Context, o *options) (*Report, error) {
+func runFootprint(ctx context.Context, o *footprintOptions) (*Report, error) {
 	rep := newReport("footprint")
 	rep.Params["peers"] = o.Peers
 	rep.Params["rooms"] = o.Rooms
@@ -61,13 +88,13 @@ type memSample struct {
 
 // footprintOnce runs one child holding one member, connects o.Peers peers
 // (members of this process) to it and has it join o.Rooms more rooms.
-func footprintOnce(ctx context.Context, o *options, kind string) (footprintResult, error) {
+func footprintOnce(ctx context.Context, o *footprintOptions, kind string) (footprintResult, error) {
 	var res footprintResult
 	dir, err := tempDir(o.WorkDir, "footprint-"+kind+"-")
 	if err != nil {
 		return res, err
 	}
-	c, err := startChild(ctx, o, "footprint-"+kind, "footprint", membersArgs{Kind: kind, Transport: o.Transport, Room: "bench", Count: 1, Dir: dir + "/measured"})
+	c, err := startChild(ctx, o.options, "footprint-"+kind, "footprint", membersArgs{Kind: kind, Transport: o.Transport, Room: "bench", Count: 1, Dir: dir + "/measured"})
 	if err != nil {
 		return res, err
 	}

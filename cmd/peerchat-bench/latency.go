@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,11 +15,46 @@ import (
 	"github.com/coder/websocket"
 )
 
+func init() {
+	register(scenario{
+		name:    "latency",
+		rank:    10,
+		summary: "API to API latency between two nodes, every message fsync'd, against a bare gossipsub publish",
+		flags: func(fs *flag.FlagSet) runFunc {
+			lo := &latencyOptions{}
+			fs.IntVar(&lo.Messages, "messages", 2000, "latency: messages sent")
+			fs.Float64Var(&lo.Rate, "rate", 200, "latency: messages per second")
+			return func(ctx context.Context, o *options) (*Report, error) {
+				lo.options = o
+				return runLatency(ctx, lo)
+			}
+		},
+		smallest: []string{"--messages", "20", "--rate", "50"},
+	})
+}
+
+// latencyOptions are latency's flags. Flood sends with them too (see
+// latencyOptionsOf), so they are the one load knob of both.
+type latencyOptions struct {
+	*options
+	Messages int
+	Rate     float64
+}
+
+// latencyOptionsOf reads latency's flags back from fs once it is parsed,
+// for a scenario that shares them: flag names are unique in a flag set, so
+// a second scenario cannot define them again. It panics if latency is not
+// registered, which the first run of the sharing scenario shows.
+func latencyOptionsOf(o *options, fs *flag.FlagSet) latencyOptions {
+	get := func(name string) any { return fs.Lookup(name).Value.(flag.Getter).Get() }
+	return latencyOptions{options: o, Messages: get("messages").(int), Rate: get("rate").(float64)}
+}
+
 // runLatency measures API to API: a POST on one node's HTTP API until the
 // event arrives on the other node's WebSocket, with every message fsync'd
 // before the POST is answered. The floor is one gossipsub publish until
 // the other host's subscription hands the message over.
-func runLatency(ctx context.Context, o *options) (*Report, error) {
+func runLatency(ctx context.Context, o *latencyOptions) (*Report, error) {
 	rep := newReport("latency")
 	rep.Params["messages"] = o.Messages
 	rep.Params["rate"] = o.Rate
@@ -50,7 +86,7 @@ type latencyResult struct {
 	cpuPerK   float64
 }
 
-func latencyFloor(ctx context.Context, o *options) (*latencyResult, error) {
+func latencyFloor(ctx context.Context, o *latencyOptions) (*latencyResult, error) {
 	g, err := startGroup(ctx, membersArgs{Kind: "floor", Transport: o.Transport, Room: "bench", Count: 2}, o.log)
 	if err != nil {
 		return nil, err
@@ -64,7 +100,7 @@ func latencyFloor(ctx context.Context, o *options) (*latencyResult, error) {
 	return measureLatency(ctx, o, g.rec, 1, send)
 }
 
-func latencyPeerchat(ctx context.Context, o *options) (*latencyResult, error) {
+func latencyPeerchat(ctx context.Context, o *latencyOptions) (*latencyResult, error) {
 	var nodes [2]*nodeMember
 	for i := range nodes {
 		dir, err := tempDir(o.WorkDir, fmt.Sprintf("latency%d-", i))
@@ -132,7 +168,7 @@ func latencyPeerchat(ctx context.Context, o *options) (*latencyResult, error) {
 // measureLatency warms up until a message gets through, then sends
 // o.Messages at o.Rate with send and waits for every one to be seen by
 // rec's receivers.
-func measureLatency(ctx context.Context, o *options, rec *recorder, receivers int, send func(context.Context, string) error) (*latencyResult, error) {
+func measureLatency(ctx context.Context, o *latencyOptions, rec *recorder, receivers int, send func(context.Context, string) error) (*latencyResult, error) {
 	sender := funcMember{send: send}
 	warm := 0
 	if err := waitUntil(ctx, time.Minute, "a warm-up message to get through", func() bool {

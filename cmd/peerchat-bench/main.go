@@ -3,8 +3,8 @@
 //
 //	go run ./cmd/peerchat-bench SCENARIO [flags]
 //
-// Scenarios: latency, fanout, throughput, sync, footprint, relay, all.
-// Each starts real nodes on loopback (in this process, or in child
+// The scenarios (peerchat-bench -h lists them) register themselves, one
+// file each; see scenarios.go. Each starts real nodes on loopback (in this process, or in child
 // processes of this binary where the open-files cap or a clean RSS
 // reading requires it), drives them through the Go API or the HTTP API a
 // user would, prints a table with the ratio to the floor and, with --json,
@@ -38,135 +38,86 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// options are every scenario's flags; each scenario reads its own. The
-// zero value is not used: parseOptions fills the defaults, which are the
-// short run (under a minute per scenario).
+// options are the flags every scenario shares; each scenario's own flags
+// live in its file, in an options struct that embeds these (see
+// scenarios.go). The zero value is not used: parseOptions fills the
+// defaults, which are the short run (under a minute per scenario).
 type options struct {
 	JSON       string
 	Transport  string
 	Verbose    bool
 	CPUProfile string
-	HeapProf   string
 	BlockProf  string
 	WorkDir    string
-
-	// latency
-	Messages int
-	Rate     float64
-	Size     int
-
-	// fanout
-	Nodes          int
-	Procs          int
-	FanoutMessages int
-	FanoutRate     float64
-	Links          int
-
-	// throughput
-	TPNodes int
-	Rates   string
-	Step    time.Duration
-
-	// sync
-	History int
-	Diffs   string
-
-	// footprint
-	Peers int
-	Rooms int
-
-	// relay
-	Reservations int
-	Chats        int
-	ChatMessages int
-
-	// soak
-	SoakDuration time.Duration
-	SoakKeep     time.Duration
+	Size       int
 
 	log *slog.Logger
 }
 
-var scenarios = map[string]func(context.Context, *options) (*Report, error){
-	"latency":    runLatency,
-	"fanout":     runFanout,
-	"throughput": runThroughput,
-	"sync":       runSync,
-	"footprint":  runFootprint,
-	"relay":      runRelay,
-	"flood":      runFlood,
-	"soak":       runSoak,
+// usage is the first lines of the usage text; the flags follow it.
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: peerchat-bench SCENARIO [flags]")
+	printScenarios(w)
 }
 
-var order = []string{"latency", "fanout", "throughput", "sync", "footprint", "relay", "flood", "soak"}
-
-func parseOptions(args []string, stderr io.Writer) (*options, error) {
+// newFlagSet defines every flag, the shared ones bound to the options it
+// returns and every scenario's own bound to the runs it returns by name.
+func newFlagSet(stderr io.Writer) (*flag.FlagSet, *options, map[string]runFunc) {
 	o := &options{}
 	fs := flag.NewFlagSet("peerchat-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: peerchat-bench SCENARIO [flags]\nscenarios: %s, all\n", strings.Join(order, ", "))
+		usage(stderr)
+		fmt.Fprintln(stderr, "flags:")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.JSON, "json", "", "write the results as JSON to this file")
 	fs.StringVar(&o.Transport, "transport", "tcp", "libp2p transport on loopback: tcp or quic (peerchat and the floor alike)")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress and node warnings to stderr")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process (and FILE.childN of child processes)")
-	fs.StringVar(&o.HeapProf, "heapprofile", "", "soak: write a heap profile of this process at the end of the run, while the nodes still run")
-	fs.StringVar(&o.BlockProf, "blockprofile", "", "write a profile of where this process's goroutines wait (in-process scenarios: latency, throughput, sync)")
+	fs.StringVar(&o.BlockProf, "blockprofile", "", "write a profile of where this process's goroutines wait (of use where a scenario's nodes run in this process, not in child processes)")
 	fs.StringVar(&o.WorkDir, "workdir", "", "folder for the nodes' data (default: a new temporary folder, removed afterwards)")
-	fs.DurationVar(&o.SoakDuration, "soak-duration", time.Minute, "soak: how long the nodes chat (the issue's full run is 30m)")
-	fs.DurationVar(&o.SoakKeep, "soak-retention", 0, "soak: drop messages older than this (0 keeps the whole history, as a node does by default)")
-	fs.IntVar(&o.Messages, "messages", 2000, "latency: messages sent")
-	fs.Float64Var(&o.Rate, "rate", 200, "latency: messages per second")
 	fs.IntVar(&o.Size, "size", 200, "message text size in bytes (every scenario)")
-	fs.IntVar(&o.Nodes, "nodes", 100, "fanout: nodes in the room")
-	fs.IntVar(&o.Procs, "procs", 0, "fanout: child processes hosting the nodes (0: one per 25 nodes)")
-	fs.IntVar(&o.FanoutMessages, "fanout-messages", 100, "fanout: messages published")
-	fs.Float64Var(&o.FanoutRate, "fanout-rate", 10, "fanout: messages per second")
-	fs.IntVar(&o.Links, "links", 4, "fanout: peers each node dials when it starts (a random earlier node each)")
-	fs.IntVar(&o.TPNodes, "tp-nodes", 5, "throughput: nodes in the room (all of them send)")
-	fs.StringVar(&o.Rates, "rates", "500,1000,2000,3500,5000,7500", "throughput: total send rates tried in turn, messages per second")
-	fs.DurationVar(&o.Step, "step", 4*time.Second, "throughput: how long each rate is held (the issue's target is 60s)")
-	fs.IntVar(&o.History, "history", 100_000, "sync: messages in the room's history")
-	fs.StringVar(&o.Diffs, "diffs", "0,10,1000,10000", "sync: messages one node lacks, one case each")
-	fs.IntVar(&o.Peers, "peers", 10, "footprint: peers connected to the measured node")
-	fs.IntVar(&o.Rooms, "rooms", 100, "footprint: extra rooms the measured node joins")
-	fs.IntVar(&o.Reservations, "reservations", 1000, "relay: peers holding a reservation at once")
-	fs.IntVar(&o.Chats, "chats", 100, "relay: concurrent relayed chats (pairs of peers)")
-	fs.IntVar(&o.ChatMessages, "chat-messages", 20, "relay: messages each chat exchanges through the relay")
+	return fs, o, defineScenarioFlags(fs)
+}
+
+// parseOptions parses the flags after the scenario: the shared ones into
+// the options it returns, and every scenario's own into the runs it
+// returns by scenario name.
+func parseOptions(args []string, stderr io.Writer) (*options, map[string]runFunc, error) {
+	fs, o, runs := newFlagSet(stderr)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q: flags go after the scenario", fs.Arg(0))
+		return nil, nil, fmt.Errorf("unexpected argument %q: flags go after the scenario", fs.Arg(0))
 	}
 	if _, err := listenAddrs(o.Transport); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	level := slog.LevelError
 	if o.Verbose {
 		level = slog.LevelInfo
 	}
 	o.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return o, nil
+	return o, runs, nil
 }
 
 // run is the command: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(stderr, "usage: peerchat-bench SCENARIO [flags]\nscenarios: %s, all\n", strings.Join(order, ", "))
+		usage(stderr)
 		return 2
 	}
 	name := args[0]
 	names := []string{name}
 	if name == "all" {
-		names = order
-	} else if scenarios[name] == nil {
-		fmt.Fprintf(stderr, "unknown scenario %q; scenarios: %s, all\n", name, strings.Join(order, ", "))
+		names = scenarioNames()
+	} else if !isScenario(name) {
+		fmt.Fprintf(stderr, "unknown scenario %q; scenarios: %s, all\n", name, strings.Join(scenarioNames(), ", "))
 		return 2
 	}
-	o, err := parseOptions(args[1:], stderr)
+	o, runs, err := parseOptions(args[1:], stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -218,7 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		start := time.Now()
-		rep, err := scenarios[n](ctx, o)
+		rep, err := runs[n](ctx, o)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", n, err)
 			code = 1

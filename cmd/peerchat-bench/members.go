@@ -162,6 +162,8 @@ type runReq struct {
 // membersChild serves a group over the child protocol.
 type membersChild struct{ g *group }
 
+func init() { registerChild("members", startMembersChild) }
+
 func startMembersChild(ctx context.Context, raw json.RawMessage, log *slog.Logger) (childHandler, error) {
 	var a membersArgs
 	if err := json.Unmarshal(raw, &a); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -23,11 +24,39 @@ import (
 // (one connection per client host).
 const clientsPerProc = 5000
 
+func init() {
+	register(scenario{
+		name:    "relay",
+		rank:    60,
+		summary: "one relay process under many reservations and relayed chats at once",
+		flags: func(fs *flag.FlagSet) runFunc {
+			ro := &relayOptions{}
+			fs.IntVar(&ro.Reservations, "reservations", 1000, "relay: peers holding a reservation at once")
+			fs.IntVar(&ro.Chats, "chats", 100, "relay: concurrent relayed chats (pairs of peers)")
+			fs.IntVar(&ro.ChatMessages, "chat-messages", 20, "relay: messages each chat exchanges through the relay")
+			return func(ctx context.Context, o *options) (*Report, error) {
+				ro.options = o
+				return runRelay(ctx, ro)
+			}
+		},
+		smallest: []string{"--reservations", "10", "--chats", "3", "--chat-messages", "3"},
+	})
+	registerChild("relay", startRelayChild)
+}
+
+// relayOptions are relay's flags.
+type relayOptions struct {
+	*options
+	Reservations int
+	Chats        int
+	ChatMessages int
+}
+
 // runRelay loads one relay process (a child, so its RSS and CPU are its
 // own) with o.Reservations peers holding a reservation and o.Chats pairs
 // of them chatting through it at once. The floor is a bare go-libp2p
 // circuit relay v2 service on a bare host, loaded the same way.
-func runRelay(ctx context.Context, o *options) (*Report, error) {
+func runRelay(ctx context.Context, o *relayOptions) (*Report, error) {
 	rep := newReport("relay")
 	rep.Params["reservations"] = o.Reservations
 	rep.Params["chats"] = o.Chats
@@ -97,13 +126,13 @@ type relayStats struct {
 	Bytes        int64   `json:"bytes"`
 }
 
-func relayOnce(ctx context.Context, o *options, kind string) (relayResult, error) {
+func relayOnce(ctx context.Context, o *relayOptions, kind string) (relayResult, error) {
 	var res relayResult
 	dir, err := tempDir(o.WorkDir, "relay-"+kind+"-")
 	if err != nil {
 		return res, err
 	}
-	rc, err := startChild(ctx, o, "relay-"+kind, "relay", relayArgs{Kind: kind, Dir: dir, Reservations: o.Reservations, Chats: o.Chats})
+	rc, err := startChild(ctx, o.options, "relay-"+kind, "relay", relayArgs{Kind: kind, Dir: dir, Reservations: o.Reservations, Chats: o.Chats})
 	if err != nil {
 		return res, err
 	}
@@ -132,7 +161,7 @@ func relayOnce(ctx context.Context, o *options, kind string) (relayResult, error
 		if i < clients%procs {
 			n++
 		}
-		c, err := startChild(ctx, o, fmt.Sprintf("clients-%s-%d", kind, i), "clients", clientsArgs{Count: n, Relay: addr})
+		c, err := startChild(ctx, o.options, fmt.Sprintf("clients-%s-%d", kind, i), "clients", clientsArgs{Count: n, Relay: addr})
 		cs[i] = c
 		return err
 	}); err != nil {

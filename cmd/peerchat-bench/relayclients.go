@@ -43,6 +43,8 @@ type clientsChild struct {
 	log   *slog.Logger
 }
 
+func init() { registerChild("clients", startClientsChild) }
+
 func startClientsChild(ctx context.Context, raw json.RawMessage, log *slog.Logger) (childHandler, error) {
 	var a clientsArgs
 	if err := json.Unmarshal(raw, &a); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -43,12 +44,39 @@ type goMemory struct {
 	MetaKB  int // the collector's and allocator's own structures
 }
 
+func init() {
+	register(scenario{
+		name:    "soak",
+		rank:    80,
+		summary: "leaks: memory, goroutines and open files of a few nodes chatting for a while",
+		flags: func(fs *flag.FlagSet) runFunc {
+			so := &soakOptions{}
+			fs.DurationVar(&so.SoakDuration, "soak-duration", time.Minute, "soak: how long the nodes chat (the issue's full run is 30m)")
+			fs.DurationVar(&so.SoakKeep, "soak-retention", 0, "soak: drop messages older than this (0 keeps the whole history, as a node does by default)")
+			fs.StringVar(&so.HeapProf, "heapprofile", "", "soak: write a heap profile of this process at the end of the run, while the nodes still run")
+			return func(ctx context.Context, o *options) (*Report, error) {
+				so.options = o
+				return runSoak(ctx, so)
+			}
+		},
+		smallest: []string{"--soak-duration", "4s"},
+	})
+}
+
+// soakOptions are soak's flags.
+type soakOptions struct {
+	*options
+	SoakDuration time.Duration
+	SoakKeep     time.Duration
+	HeapProf     string
+}
+
 // runSoak keeps a few nodes chatting at a steady rate for --soak-duration
 // and samples the process's RSS, heap, goroutines and open files a dozen
 // times. After a warm-up of a quarter of the run, goroutines and open
 // files must not grow and the heap must stay within 1.5x of its first
 // sample (plus 8 MiB of slack for a shared, noisy machine).
-func runSoak(ctx context.Context, o *options) (*Report, error) {
+func runSoak(ctx context.Context, o *soakOptions) (*Report, error) {
 	rep := newReport("soak")
 	if o.HeapProf != "" {
 		runtime.MemProfileRate = 16 << 10 // fine enough to attribute a few MiB

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -21,13 +22,38 @@ import (
 	"github.com/peerchat/peerchat/protocol"
 )
 
+func init() {
+	register(scenario{
+		name:    "sync",
+		rank:    40,
+		summary: "bytes and time of history sync to a node lacking some of a room's messages",
+		flags: func(fs *flag.FlagSet) runFunc {
+			so := &syncOptions{}
+			fs.IntVar(&so.History, "history", 100_000, "sync: messages in the room's history")
+			fs.StringVar(&so.Diffs, "diffs", "0,10,1000,10000", "sync: messages one node lacks, one case each")
+			return func(ctx context.Context, o *options) (*Report, error) {
+				so.options = o
+				return runSync(ctx, so)
+			}
+		},
+		smallest: []string{"--history", "200", "--diffs", "0,10"},
+	})
+}
+
+// syncOptions are sync's flags.
+type syncOptions struct {
+	*options
+	History int
+	Diffs   string
+}
+
 // runSync measures history sync between two nodes whose room holds
 // o.History messages, one of them lacking N of them: the newest N (a node
 // that was offline) and N chosen at random across the history (the hard
 // case for set reconciliation, every difference in its own range): the bytes the sync protocol puts on its streams and the
 // time until the lacking node has them all. The floor is one libp2p
 // stream carrying exactly the missing envelopes between two bare hosts.
-func runSync(ctx context.Context, o *options) (*Report, error) {
+func runSync(ctx context.Context, o *syncOptions) (*Report, error) {
 	rep := newReport("sync")
 	diffs, err := parseInts(o.Diffs)
 	if err != nil {
@@ -76,7 +102,7 @@ func runSync(ctx context.Context, o *options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%d missing: %w", n, err)
 		}
-		fl, err := syncFloor(ctx, o, missingEnvs)
+		fl, err := syncFloor(ctx, o.options, missingEnvs)
 		if err != nil {
 			return nil, fmt.Errorf("floor, %d missing: %w", n, err)
 		}
@@ -170,7 +196,7 @@ type syncResult struct {
 
 // syncCase starts a node lacking the missing messages, connects it to a
 // and waits until it has them all and every sync run has finished.
-func syncCase(ctx context.Context, o *options, a *node.Node, countA *streamCounter, envs []signedMsg, missing map[int]bool) (syncResult, error) {
+func syncCase(ctx context.Context, o *syncOptions, a *node.Node, countA *streamCounter, envs []signedMsg, missing map[int]bool) (syncResult, error) {
 	var res syncResult
 	dirB, err := tempDir(o.WorkDir, "sync-b-")
 	if err != nil {

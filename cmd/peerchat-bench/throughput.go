@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,12 +11,39 @@ import (
 	"time"
 )
 
+func init() {
+	register(scenario{
+		name:    "throughput",
+		rank:    30,
+		summary: "the highest total send rate a room sustains end to end, with p99 under 100 ms",
+		flags: func(fs *flag.FlagSet) runFunc {
+			to := &throughputOptions{}
+			fs.IntVar(&to.TPNodes, "tp-nodes", 5, "throughput: nodes in the room (all of them send)")
+			fs.StringVar(&to.Rates, "rates", "500,1000,2000,3500,5000,7500", "throughput: total send rates tried in turn, messages per second")
+			fs.DurationVar(&to.Step, "step", 4*time.Second, "throughput: how long each rate is held (the issue's target is 60s)")
+			return func(ctx context.Context, o *options) (*Report, error) {
+				to.options = o
+				return runThroughput(ctx, to)
+			}
+		},
+		smallest: []string{"--tp-nodes", "3", "--rates", "50", "--step", "500ms"},
+	})
+}
+
+// throughputOptions are throughput's flags.
+type throughputOptions struct {
+	*options
+	TPNodes int
+	Rates   string
+	Step    time.Duration
+}
+
 // runThroughput raises the total send rate of a room of o.TPNodes nodes,
 // every node sending an equal share, until a rate is not sustained end to
 // end: every message reaches every other node and the p99 latency stays
 // under 100 ms. All nodes run in this process, so the CPU time per 1,000
 // messages is the whole room's.
-func runThroughput(ctx context.Context, o *options) (*Report, error) {
+func runThroughput(ctx context.Context, o *throughputOptions) (*Report, error) {
 	rep := newReport("throughput")
 	rates, err := parseInts(o.Rates)
 	if err != nil {
@@ -86,7 +114,7 @@ func floorAt(steps []stepResult, rate int) stepResult {
 
 // throughputOnce runs the rate steps on one kind of member; it stops at
 // the first rate that is not sustained.
-func throughputOnce(ctx context.Context, o *options, kind string, rates []int) ([]stepResult, error) {
+func throughputOnce(ctx context.Context, o *throughputOptions, kind string, rates []int) ([]stepResult, error) {
 	dir, err := tempDir(o.WorkDir, "throughput-"+kind+"-")
 	if err != nil {
 		return nil, err
@@ -139,7 +167,7 @@ func throughputOnce(ctx context.Context, o *options, kind string, rates []int) (
 	return out, nil
 }
 
-func throughputStep(ctx context.Context, o *options, g *group, rate int) (stepResult, error) {
+func throughputStep(ctx context.Context, o *throughputOptions, g *group, rate int) (stepResult, error) {
 	run := "s" + strconv.Itoa(rate)
 	n := len(g.members)
 	per := max(1, int(float64(rate)/float64(n)*o.Step.Seconds()))

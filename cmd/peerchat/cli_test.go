@@ -132,9 +132,6 @@ func TestRateLimitFlagsConfigureTheNodeAndRefuseNonsense(t *testing.T) {
 	if got := cfg.node.RateLimit; got.PerSecond != 5 || got.Burst != 7 {
 		t.Fatalf("rate limit %+v, want 5/s with bursts of 7", got)
 	}
-	if cfg, err = parseFlags(nil, io.Discard); err != nil || cfg.node.RateLimit.PerSecond != 50 || cfg.node.RateLimit.Burst != 200 {
-		t.Fatalf("defaults: %+v, %v; want 50/s with bursts of 200", cfg.node.RateLimit, err)
-	}
 	for _, args := range [][]string{{"--rate-limit", "0"}, {"--rate-burst", "-1"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil || !strings.Contains(err.Error(), "--rate-") {
 			t.Errorf("%v: error %v, want one naming the flag", args, err)

@@ -4,9 +4,11 @@
 //	peerchat version      print the version
 //	peerchat relay [flags] run a relay (see docs/relay.md)
 //
-// Every flag can also be set through an environment variable: --api is
-// PEERCHAT_API, --no-mdns is PEERCHAT_NO_MDNS, and repeatable flags take a
-// comma-separated list (PEERCHAT_JOIN=lobby,dev).
+// Every flag, of peerchat and of peerchat relay alike, can also be set
+// through an environment variable: --api is PEERCHAT_API, --no-mdns is
+// PEERCHAT_NO_MDNS, and repeatable flags take a comma-separated list
+// (PEERCHAT_JOIN=lobby,dev). The two commands read the same names, so a
+// node and a relay need environments of their own (PEERCHAT_DATA above all).
 package main
 
 import (
@@ -83,8 +85,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.store, "store", false, "keep the joined rooms' history for peers that are offline (default retention 720h and 1 GiB per room)")
 	fs.DurationVar(&cfg.node.Retention.MaxAge, "retention", 0, "drop messages older than this (0 keeps them)")
 	fs.Int64Var(&cfg.node.Retention.MaxBytes, "retention-bytes", 0, "drop the oldest messages of a room beyond this many bytes (0 keeps them)")
-	fs.Float64Var(&cfg.node.RateLimit.PerSecond, "rate-limit", 50, "envelopes a second one author may post into one room, sustained")
-	fs.IntVar(&cfg.node.RateLimit.Burst, "rate-burst", 200, "envelopes one author may post into one room at once")
+	// The defaults are the library's, so that changing them in node changes
+	// them here too.
+	rateDefaults := node.RateLimit{}.WithDefaults()
+	fs.Float64Var(&cfg.node.RateLimit.PerSecond, "rate-limit", rateDefaults.PerSecond, "envelopes a second one author may post into one room, sustained")
+	fs.IntVar(&cfg.node.RateLimit.Burst, "rate-burst", rateDefaults.Burst, "envelopes one author may post into one room at once")
 	if err := applyEnv(fs); err != nil {
 		return cfg, err
 	}
@@ -111,12 +116,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
-// applyEnv sets each flag from its PEERCHAT_ variable, before the command
-// line is parsed, so that flags given on the command line win.
+// envName is the environment variable that sets the flag named flagName:
+// PEERCHAT_ and the name in upper case, dashes turned into underscores.
+func envName(flagName string) string {
+	return "PEERCHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets each flag of fs from its PEERCHAT_ variable. Both commands
+// call it between defining their flags and parsing the command line, so
+// that flags given on the command line win over the environment.
 func applyEnv(fs *flag.FlagSet) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		name := "PEERCHAT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		v, ok := os.LookupEnv(name)
 		if !ok || err != nil {
 			return

@@ -28,7 +28,8 @@ type relayConfig struct {
 	verbose bool
 }
 
-// parseRelayFlags reads the flags of `peerchat relay`. See docs/relay.md.
+// parseRelayFlags reads the flags of `peerchat relay`, each settable by its
+// PEERCHAT_ variable as peerchat's are. See docs/relay.md.
 func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 	var cfg relayConfig
 	var listen, rooms, allow listFlag
@@ -44,18 +45,24 @@ func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 	fs.StringVar(&cfg.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090)")
 	fs.StringVar(&cfg.relay.Name, "name", "peerchat-relay", "display name in rooms")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log debug messages")
-	fs.IntVar(&l.MaxReservations, "max-reservations", 1024, "peers that may hold a slot at once")
-	fs.IntVar(&l.MaxReservationsPerIP, "max-reservations-per-ip", 16, "slots per IP address")
-	fs.IntVar(&l.MaxReservationsPerASN, "max-reservations-per-asn", 64, "slots per IPv6 network operator (ASN)")
-	fs.DurationVar(&l.ReservationTTL, "reservation-ttl", time.Hour, "how long a slot lasts unless renewed")
-	fs.IntVar(&l.MaxCircuits, "max-circuits", 4096, "relayed connections open at once, in total")
-	fs.IntVar(&l.MaxCircuitsPerPeer, "max-circuits-per-peer", 64, "relayed connections to or from one peer")
-	fs.DurationVar(&l.CircuitDuration, "circuit-duration", 0, "cut relayed connections after this long (0: never; any limit stops gossip over circuits)")
-	fs.Int64Var(&l.CircuitData, "circuit-data", 0, "cut relayed connections after this many bytes each way (0: never)")
-	fs.IntVar(&l.BufferSize, "buffer-size", 4096, "copy buffer per direction of a circuit, bytes")
-	fs.IntVar(&l.MaxConns, "max-conns", 4096, "open connections (file descriptors), in total")
-	fs.IntVar(&l.MaxConnsPerIP, "max-conns-per-ip", 64, "open connections from one IP address")
-	fs.Float64Var(&l.ConnRatePerIP, "conn-rate-per-ip", 1, "new connections per second from one IP address, long-run")
+	// The limits' defaults are relay.Limits', so that they live in one place.
+	def := relay.Limits{}.WithDefaults()
+	fs.IntVar(&l.MaxReservations, "max-reservations", def.MaxReservations, "peers that may hold a slot at once")
+	fs.IntVar(&l.MaxReservationsPerIP, "max-reservations-per-ip", def.MaxReservationsPerIP, "slots per IP address")
+	fs.IntVar(&l.MaxReservationsPerASN, "max-reservations-per-asn", def.MaxReservationsPerASN, "slots per IPv6 network operator (ASN)")
+	fs.DurationVar(&l.ReservationTTL, "reservation-ttl", def.ReservationTTL, "how long a slot lasts unless renewed")
+	fs.IntVar(&l.MaxCircuits, "max-circuits", def.MaxCircuits, "relayed connections open at once, in total")
+	fs.IntVar(&l.MaxCircuitsPerPeer, "max-circuits-per-peer", def.MaxCircuitsPerPeer, "relayed connections to or from one peer")
+	fs.DurationVar(&l.CircuitDuration, "circuit-duration", def.CircuitDuration, "cut relayed connections after this long (0: never; any limit stops gossip over circuits)")
+	fs.Int64Var(&l.CircuitData, "circuit-data", def.CircuitData, "cut relayed connections after this many bytes each way (0: never)")
+	fs.IntVar(&l.BufferSize, "buffer-size", def.BufferSize, "copy buffer per direction of a circuit, bytes")
+	fs.IntVar(&l.MaxConns, "max-conns", def.MaxConns, "open connections (file descriptors), in total")
+	fs.IntVar(&l.MaxConnsPerIP, "max-conns-per-ip", def.MaxConnsPerIP, "open connections from one IP address")
+	fs.Float64Var(&l.ConnRatePerIP, "conn-rate-per-ip", def.ConnRatePerIP, "new connections per second from one IP address, long-run")
+	// The same PEERCHAT_ variables as peerchat's own flags, read the same way.
+	if err := applyEnv(fs); err != nil {
+		return cfg, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
