@@ -2,12 +2,10 @@ package main
 
 import (
 	"sync"
-	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/peer"
-	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/peerchat/peerchat/node/gossip"
 	"github.com/peerchat/peerchat/protocol"
 )
 
@@ -17,6 +15,8 @@ import (
 // signature verification, so the counts say which traffic the CPU
 // profile's ed25519 time belongs to. Reading the kind does not verify.
 type kindCounter struct {
+	gossip.NopTracer // the methods not counted
+
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -42,22 +42,6 @@ func (k *kindCounter) ValidateMessage(m *pubsub.Message) {
 	k.counts[kind]++
 	k.mu.Unlock()
 }
-
-func (k *kindCounter) OnNewOutboundStream(peer.ID, libp2pprotocol.ID)       {}
-func (k *kindCounter) OnClosedOutboundStream(peer.ID)                       {}
-func (k *kindCounter) Join(string)                                          {}
-func (k *kindCounter) Leave(string)                                         {}
-func (k *kindCounter) Graft(peer.ID, string)                                {}
-func (k *kindCounter) Prune(peer.ID, string)                                {}
-func (k *kindCounter) DeliverMessage(*pubsub.Message)                       {}
-func (k *kindCounter) RejectMessage(*pubsub.Message, string)                {}
-func (k *kindCounter) DuplicateMessage(*pubsub.Message)                     {}
-func (k *kindCounter) ThrottlePeer(peer.ID)                                 {}
-func (k *kindCounter) RecvRPC(*pubsub.RPC)                                  {}
-func (k *kindCounter) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (k *kindCounter) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (k *kindCounter) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (k *kindCounter) UndeliverableMessage(*pubsub.Message)                 {}
 
 // addKinds adds b's counts to a.
 func addKinds(a, b map[string]int) {

@@ -205,6 +205,9 @@ func runNode(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := applyLabCIDRs(logger); err != nil {
+		return err
+	}
 	n, err := node.New(ctx, cfg.node)
 	if err != nil {
 		return err

@@ -110,6 +110,9 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(cfg.relay.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
+	if err := applyLabCIDRs(logger); err != nil {
+		return err
+	}
 	r, err := relay.New(ctx, cfg.relay)
 	if err != nil {
 		return err
