@@ -15,6 +15,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerchat/peerchat/protocol/internal/wire"
 )
 
 // Version is the envelope format this package writes. Readers reject any
@@ -93,7 +95,20 @@ var (
 	ErrSignature    = errors.New("bad envelope signature")
 	ErrWrongRoom    = errors.New("envelope for another room")
 	ErrFutureSentAt = errors.New("envelope sent in the future")
+	// ErrZeroLamport refuses an envelope whose Lamport clock is 0. A
+	// node's clock starts at 1 (it is one more than the largest clock it
+	// has seen), and a message at 0 would lie at or below every room's
+	// horizon, where sync never looks; refusing it by name lets the node
+	// count it instead of dropping it silently.
+	ErrZeroLamport = errors.New("envelope with Lamport clock 0")
 )
+
+// ErrNonMinimalVarint is wrapped by every decoder in protocol/ and its
+// subpackages when a varint is written with more bytes than its value
+// needs. Each value has exactly one encoding, so an envelope has exactly
+// one ID and two implementations agree on what is valid. An envelope
+// refused for it is also ErrMalformed, a sync frame ErrFrame.
+var ErrNonMinimalVarint = wire.ErrNonMinimal
 
 // ID returns the envelope's ID. It is valid after Sign or Decode.
 func (e *Envelope) ID() ID { return e.id }
@@ -234,6 +249,12 @@ func (e *Envelope) Verify() error {
 	if pub.Type() != crypto.Ed25519 {
 		return fmt.Errorf("%w: author key is not Ed25519", ErrSignature)
 	}
+	// One key has one peer ID. Another encoding of the same key (the
+	// protobuf read leniently) would make one author look like several,
+	// each with its own rate limit and receipts.
+	if canonical, err := peer.IDFromPublicKey(pub); err != nil || canonical != e.Author {
+		return fmt.Errorf("%w: author is not the canonical peer ID of its key", ErrSignature)
+	}
 	ok, err := pub.Verify(append([]byte(signingDomain), e.bytes[:e.signedLen]...), e.Signature)
 	if err != nil || !ok {
 		return ErrSignature
@@ -243,9 +264,14 @@ func (e *Envelope) Verify() error {
 
 // Validate checks what only a receiver can: that the envelope belongs to
 // room and was not sent absurdly far in the future by the receiver's clock.
+// It also refuses a Lamport clock of 0 (ErrZeroLamport), which no honest
+// node signs; Decode accepts one so that the refusal has its own reason.
 func (e *Envelope) Validate(room string, now time.Time) error {
 	if e.Room != room {
 		return fmt.Errorf("%w: %q, expected %q", ErrWrongRoom, e.Room, room)
+	}
+	if e.Lamport == 0 {
+		return ErrZeroLamport
 	}
 	if e.SentAt.After(now.Add(MaxClockSkew)) {
 		return fmt.Errorf("%w: %s", ErrFutureSentAt, e.SentAt.Format(time.RFC3339))
@@ -268,6 +294,13 @@ func (r *reader) fail(what string) {
 	}
 }
 
+// failWith records a varint error, keeping its sentinel matchable.
+func (r *reader) failWith(err error) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %w at byte %d", ErrMalformed, err, r.off)
+	}
+}
+
 func (r *reader) byte() uint8 {
 	if r.err != nil {
 		return 0
@@ -285,9 +318,9 @@ func (r *reader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.buf[r.off:])
-	if n <= 0 {
-		r.fail("bad varint")
+	v, n, err := wire.Uvarint(r.buf[r.off:])
+	if err != nil {
+		r.failWith(err)
 		return 0
 	}
 	r.off += n
@@ -298,9 +331,9 @@ func (r *reader) varint() int64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(r.buf[r.off:])
-	if n <= 0 {
-		r.fail("bad varint")
+	v, n, err := wire.Varint(r.buf[r.off:])
+	if err != nil {
+		r.failWith(err)
 		return 0
 	}
 	r.off += n
