@@ -1,0 +1,72 @@
+package protocol
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestBodiesReadLenientlyByEncodingJSONAreRefused covers the bodies that
+// encoding/json alone would accept but another JSON library might read
+// differently: known keys in another case, repeated known keys, and bytes
+// that are not UTF-8. Unknown keys, escapes in keys and nested values that
+// merely look like keys stay accepted.
+func TestBodiesReadLenientlyByEncodingJSONAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"text":"hi"}`, true},
+		{` {"text":"hi","name":"A","client_msg_id":"c"} `, true},
+		{`{"text":"hi","future_field":{"TEXT":1,"text":[2,"text"]}}`, true},
+		{`{"t\u0065xt":"hi"}`, true},
+		{`{"note":"a, \"text\": x","text":"hi"}`, true},
+		{`{"TEXT":"hi"}`, false},
+		{`{"text":"hi","Name":"A"}`, false},
+		{`{"text":"hi","text":"again"}`, false},
+		{`{"text":"hi","te\u0078t":"again"}`, false},
+		{"{\"text\":\"h\xffi\"}", false},
+		{`null`, false},
+	} {
+		_, err := MessageFromEnvelope(&Envelope{Kind: KindMessage, Body: []byte(c.body)})
+		if c.ok && err != nil {
+			t.Errorf("%s refused: %v", c.body, err)
+		}
+		if !c.ok && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: want ErrMalformed, got %v", c.body, err)
+		}
+	}
+}
+
+// TestSignalBodiesUseExactKeys checks that the other kinds' decoders apply
+// the same rule to their own fields.
+func TestSignalBodiesUseExactKeys(t *testing.T) {
+	id := ID{1}.String()
+	for _, c := range []struct {
+		kind, body string
+		ok         bool
+	}{
+		{KindTyping, `{"ttl_ms":5000}`, true},
+		{KindTyping, `{"TTL_MS":5000}`, false},
+		{KindPresence, `{"status":"online","lease_ms":0}`, true},
+		{KindPresence, `{"status":"online","Status":"away"}`, false},
+		{KindReceipt, `{"kind":"read","up_to":"` + id + `"}`, true},
+		{KindReceipt, `{"kind":"read","up_to":"` + id + `","up_to":"` + id + `"}`, false},
+	} {
+		e := &Envelope{Kind: c.kind, Body: []byte(c.body)}
+		var err error
+		switch c.kind {
+		case KindTyping:
+			_, err = DecodeTyping(e)
+		case KindPresence:
+			_, err = DecodePresence(e)
+		case KindReceipt:
+			_, err = DecodeReceipt(e)
+		}
+		if c.ok && err != nil {
+			t.Errorf("%s %s refused: %v", c.kind, c.body, err)
+		}
+		if !c.ok && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s %s: want ErrMalformed, got %v", c.kind, c.body, err)
+		}
+	}
+}
