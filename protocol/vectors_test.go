@@ -1,0 +1,554 @@
+package protocol_test
+
+// The test vectors under testdata/vectors are JSON files that describe
+// peerchat's wire formats by example, for implementations that do not share
+// our code. This file holds what the generator (vectors_gen_test.go) and the
+// conformance test (conformance_test.go) share: the JSON shapes, and the
+// simulation of a sync session that turns the two sides' holdings into the
+// frames our node sends. docs/protocol.md describes the format.
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/peerchat/peerchat/protocol"
+	"github.com/peerchat/peerchat/protocol/reconcile"
+	"github.com/peerchat/peerchat/protocol/sketch"
+)
+
+// vectorDir is where the vectors live, relative to this package.
+const vectorDir = "testdata/vectors"
+
+// hexBytes is a byte string written in JSON as lower-case hex, the form
+// every binary field of the vectors takes.
+type hexBytes []byte
+
+func (h hexBytes) MarshalJSON() ([]byte, error) { return json.Marshal(hex.EncodeToString(h)) }
+
+func (h *hexBytes) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("hex field: %w", err)
+	}
+	d, err := hex.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("hex field %q: %w", s, err)
+	}
+	*h = d
+	return nil
+}
+
+// keyFromSeed returns the Ed25519 libp2p key whose 32-byte seed is given,
+// as RFC 8032 derives it.
+func keyFromSeed(seed []byte) (crypto.PrivKey, error) {
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("ed25519 seed of %d bytes, want %d", len(seed), ed25519.SeedSize)
+	}
+	k, err := crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		return nil, fmt.Errorf("ed25519 key from seed: %w", err)
+	}
+	return k, nil
+}
+
+// envelopeFile is envelope.json: envelopes signed with fixed keys, with
+// every intermediate value an implementation computes.
+type envelopeFile struct {
+	Description string           `json:"description"`
+	Keys        []keyVector      `json:"keys"`
+	Envelopes   []envelopeVector `json:"envelopes"`
+	// Invalid are encodings a decoder must refuse, and Validation
+	// envelopes that decode but that a receiver must refuse (or accept).
+	Invalid    []invalidEnvelope    `json:"invalid"`
+	Validation []validationEnvelope `json:"validation"`
+}
+
+type keyVector struct {
+	Name         string   `json:"name"`
+	Seed         hexBytes `json:"ed25519_seed"`
+	PublicKey    hexBytes `json:"ed25519_public_key"`
+	PeerID       string   `json:"peer_id"`
+	PeerIDBytes  hexBytes `json:"peer_id_bytes"`
+	ProtobufKey  hexBytes `json:"libp2p_public_key_protobuf"`
+	AgentVersion string   `json:"agent_version_example,omitempty"`
+}
+
+type envelopeVector struct {
+	Name     string `json:"name"`
+	Key      string `json:"key"`
+	Kind     string `json:"kind"`
+	Room     string `json:"room"`
+	Lamport  uint64 `json:"lamport"`
+	SentAtMS int64  `json:"sent_at_ms"`
+	// Body is the body's bytes as text (they are JSON).
+	Body         string   `json:"body"`
+	SignedBytes  hexBytes `json:"signed_bytes"`
+	SigningInput hexBytes `json:"signing_input"`
+	Signature    hexBytes `json:"signature"`
+	Encoded      hexBytes `json:"encoded"`
+	ID           hexBytes `json:"id"`
+	GossipID     hexBytes `json:"gossipsub_message_id"`
+	Topic        string   `json:"topic"`
+}
+
+type invalidEnvelope struct {
+	Name    string   `json:"name"`
+	Encoded hexBytes `json:"encoded"`
+	// Errors name the sentinel errors the refusal wraps (errorNames).
+	Errors []string `json:"errors"`
+}
+
+type validationEnvelope struct {
+	Name    string   `json:"name"`
+	Encoded hexBytes `json:"encoded"`
+	Room    string   `json:"receiver_room"`
+	NowMS   int64    `json:"receiver_now_ms"`
+	Errors  []string `json:"errors"` // empty: accepted
+}
+
+// bodiesFile is bodies.json: bodies of each kind and whether a receiver
+// accepts them.
+type bodiesFile struct {
+	Description string       `json:"description"`
+	Bodies      []bodyVector `json:"bodies"`
+}
+
+type bodyVector struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Body  string `json:"body"`
+	Valid bool   `json:"valid"`
+}
+
+// framesFile is frames.json: one example of each sync frame, and frames a
+// reader must refuse.
+type framesFile struct {
+	Description string         `json:"description"`
+	Frames      []frameVector  `json:"frames"`
+	Invalid     []invalidFrame `json:"invalid"`
+}
+
+type frameVector struct {
+	Name      string   `json:"name"`
+	Protocols []string `json:"protocols"`
+	Type      int      `json:"type"`
+	Payload   hexBytes `json:"payload"`
+	Frame     hexBytes `json:"frame"`
+	// What the payload says, for the types that have structure; the
+	// conformance test rebuilds the payload from these.
+	Hello     *protocol.Hello `json:"hello,omitempty"`
+	IDs       []hexBytes      `json:"ids,omitempty"`
+	Keys      []string        `json:"keys,omitempty"` // decimal uint64
+	Sketch    *sketchVector   `json:"sketch,omitempty"`
+	Reconcile *rangesVector   `json:"reconcile,omitempty"`
+	Text      string          `json:"text,omitempty"`
+}
+
+// sketchVector describes a Sketch frame's message. For a Table, the cells
+// are those of a table of Cells cells under Seed holding the keys of IDs.
+type sketchVector struct {
+	Kind  int        `json:"kind"`
+	N     uint64     `json:"n,omitempty"`
+	Seed  string     `json:"seed,omitempty"` // decimal uint64
+	Cells int        `json:"cells,omitempty"`
+	IDs   []hexBytes `json:"ids,omitempty"`
+}
+
+// rangesVector describes a Reconcile frame: the first message of an
+// initiator holding Items, or, with Responder set, the reply of a
+// responder holding Responder to that first message.
+type rangesVector struct {
+	Items     []itemVector `json:"initiator_items"`
+	Responder []itemVector `json:"responder_items,omitempty"`
+}
+
+type itemVector struct {
+	Lamport uint64   `json:"lamport"`
+	ID      hexBytes `json:"id"`
+}
+
+type invalidFrame struct {
+	Name   string   `json:"name"`
+	Frame  hexBytes `json:"frame"`
+	Errors []string `json:"errors"`
+}
+
+// keysFile is sketch_keys.json: sketch keys, cells and check hashes.
+type keysFile struct {
+	Description string      `json:"description"`
+	Keys        []keyPlace  `json:"keys"`
+	Tables      []tableCase `json:"tables"`
+}
+
+type keyPlace struct {
+	Seed      string   `json:"seed"` // decimal uint64
+	ID        hexBytes `json:"id"`
+	Key       string   `json:"key"` // decimal uint64
+	KeyHex    string   `json:"key_hex"`
+	Cells     int      `json:"cells"`
+	CellIndex []int    `json:"cell_indexes"`
+	CheckHash uint32   `json:"check_hash"`
+}
+
+// tableCase is a table of the keys of IDs and its encoding.
+type tableCase struct {
+	Seed    string     `json:"seed"`
+	Cells   int        `json:"cells"`
+	IDs     []hexBytes `json:"ids"`
+	Encoded hexBytes   `json:"encoded"`
+}
+
+// transcriptFile is one whole sync session, transcript_*.json.
+type transcriptFile struct {
+	Description string          `json:"description"`
+	Protocol    string          `json:"protocol"`
+	Room        string          `json:"room"`
+	SketchSeed  string          `json:"sketch_seed,omitempty"` // decimal uint64
+	Initiator   transcriptSide  `json:"initiator"`
+	Responder   transcriptSide  `json:"responder"`
+	Frames      []transcriptRec `json:"frames"`
+	// Gains are the IDs of the messages each side receives, sorted.
+	InitiatorGains []hexBytes `json:"initiator_gains"`
+	ResponderGains []hexBytes `json:"responder_gains"`
+}
+
+type transcriptSide struct {
+	Horizon   uint64     `json:"horizon"`
+	Envelopes []hexBytes `json:"envelopes"` // messages, in history order
+	Receipts  []hexBytes `json:"receipts"`  // stored receipts, in the order they are sent
+}
+
+type transcriptRec struct {
+	From    string   `json:"from"` // "initiator" or "responder"
+	Type    int      `json:"type"`
+	Name    string   `json:"name"`
+	Payload hexBytes `json:"payload"`
+}
+
+func readVectors(name string, v any) error {
+	b, err := os.ReadFile(filepath.Join(vectorDir, name))
+	if err != nil {
+		return fmt.Errorf("read vectors: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("parse %s: %w", name, err)
+	}
+	return nil
+}
+
+func writeVectors(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	if err := os.MkdirAll(vectorDir, 0o755); err != nil {
+		return fmt.Errorf("write vectors: %w", err)
+	}
+	return os.WriteFile(filepath.Join(vectorDir, name), append(b, '\n'), 0o644)
+}
+
+// frameNames names frame types in transcripts.
+var frameNames = map[protocol.FrameType]string{
+	protocol.FrameHello: "Hello", protocol.FrameReconcile: "Reconcile", protocol.FrameEnvelope: "Envelope",
+	protocol.FrameWant: "Want", protocol.FrameDone: "Done", protocol.FrameError: "Error",
+	protocol.FrameSketch: "Sketch", protocol.FrameWantKeys: "WantKeys",
+}
+
+// syncSide is one party's holdings for a simulated session.
+type syncSide struct {
+	horizon  uint64
+	messages []*protocol.Envelope // any order
+	receipts [][]byte             // in the order its store lists them
+}
+
+// above returns the side's items above the shared horizon h in history
+// order, as the node's syncItems does, with each item's envelope.
+func (s syncSide) above(h uint64) ([]reconcile.Item, map[protocol.ID][]byte) {
+	var items []reconcile.Item
+	envs := map[protocol.ID][]byte{}
+	for _, e := range s.messages {
+		if e.Lamport > h {
+			items = append(items, reconcile.Item{Lamport: e.Lamport, ID: e.ID()})
+			envs[e.ID()] = e.Bytes()
+		}
+	}
+	slices.SortFunc(items, reconcile.Item.Compare)
+	return items, envs
+}
+
+// session records the frames of a simulated sync in the order our node
+// writes them. Both directions share one list: each frame is placed where
+// the node's exchange puts it (a side writes only after reading what its
+// turn waits for), which is one valid interleaving of the two streams.
+type session struct {
+	frames []transcriptRec
+}
+
+func (s *session) add(from string, t protocol.FrameType, payload []byte) {
+	s.frames = append(s.frames, transcriptRec{From: from, Type: int(t), Name: frameNames[t], Payload: slices.Clone(payload)})
+}
+
+// simulateSync runs the exchange of node/sync.go and node/syncsketch.go
+// between ini and resp for room over proto without a network, and returns
+// its frames. seed is the initiator's sketch seed (1.1.0 only). The code
+// follows the node's order of writes step by step; a change there must be
+// made here too, and the vectors regenerated.
+func simulateSync(proto, room string, ini, resp syncSide, seed uint64) ([]transcriptRec, error) {
+	var s session
+	s.add("initiator", protocol.FrameHello, protocol.EncodeHello(protocol.Hello{Room: room, Horizon: ini.horizon}))
+	s.add("responder", protocol.FrameHello, protocol.EncodeHello(protocol.Hello{Room: room, Horizon: resp.horizon}))
+	h := max(ini.horizon, resp.horizon)
+	iniItems, iniEnvs := ini.above(h)
+	respItems, respEnvs := resp.above(h)
+	if proto == protocol.SyncSketchProtocol {
+		s.add("responder", protocol.FrameSketch, sketch.EncodeSize(uint64(len(respItems))))
+		done, err := s.sketchPhase(seed, ini, resp, iniItems, respItems, iniEnvs, respEnvs)
+		if err != nil || done {
+			return s.frames, err
+		}
+	}
+	return s.frames, s.rangePhase(ini, resp, iniItems, respItems, iniEnvs, respEnvs)
+}
+
+// rangePhase is 1.0.0 after the hellos, and 1.1.0's fallback.
+func (s *session) rangePhase(ini, resp syncSide, iniItems, respItems []reconcile.Item, iniEnvs, respEnvs map[protocol.ID][]byte) error {
+	in := reconcile.NewInitiator(iniItems, reconcile.Config{})
+	msg, err := in.Start()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	for msg != nil {
+		s.add("initiator", protocol.FrameReconcile, msg)
+		reply, err := reconcile.Respond(respItems, msg, reconcile.Config{})
+		if err != nil {
+			return fmt.Errorf("respond: %w", err)
+		}
+		s.add("responder", protocol.FrameReconcile, reply)
+		if msg, err = in.Next(reply); err != nil {
+			return fmt.Errorf("next: %w", err)
+		}
+	}
+	need := in.Need()
+	var wants []protocol.ID
+	for len(need) > 0 {
+		batch := need[:min(len(need), protocol.MaxWantIDs)]
+		need = need[len(batch):]
+		ids := make([]protocol.ID, len(batch))
+		for i, it := range batch {
+			ids[i] = it.ID
+		}
+		wants = append(wants, ids...)
+		s.add("initiator", protocol.FrameWant, protocol.EncodeIDs(ids))
+	}
+	for _, it := range in.Have() {
+		s.add("initiator", protocol.FrameEnvelope, iniEnvs[it.ID])
+	}
+	for _, r := range ini.receipts {
+		s.add("initiator", protocol.FrameEnvelope, r)
+	}
+	s.add("initiator", protocol.FrameDone, nil)
+	for _, id := range wants {
+		s.add("responder", protocol.FrameEnvelope, respEnvs[id])
+	}
+	for _, r := range resp.receipts {
+		s.add("responder", protocol.FrameEnvelope, r)
+	}
+	s.add("responder", protocol.FrameDone, nil)
+	return nil
+}
+
+// maxSketchTables mirrors the node's bound on tables per session.
+const maxSketchTables = 8
+
+// sketchPhase is 1.1.0's exchange of tables. It reports true when a table
+// peeled and the session is over, false when the initiator falls back to
+// range reconciliation.
+func (s *session) sketchPhase(seed uint64, ini, resp syncSide, iniItems, respItems []reconcile.Item, iniEnvs, respEnvs map[protocol.ID][]byte) (bool, error) {
+	keysOf := func(items []reconcile.Item) []uint64 {
+		keys := make([]uint64, len(items))
+		for i, it := range items {
+			keys[i] = sketch.Key(seed, it.ID)
+		}
+		return keys
+	}
+	iniKeys, respKeys := keysOf(iniItems), keysOf(respItems)
+	lookup := func(items []reconcile.Item, keys []uint64, k uint64) []protocol.ID {
+		var ids []protocol.ID // in history order, since items are
+		for i, key := range keys {
+			if key == k {
+				ids = append(ids, items[i].ID)
+			}
+		}
+		return ids
+	}
+	d := len(iniItems) - len(respItems)
+	cells, ok := sketch.CellsFor(max(d, -d))
+	for tables := 1; ok && tables <= maxSketchTables; tables++ {
+		mine := sketch.New(seed, cells)
+		for _, k := range iniKeys {
+			mine.Insert(k)
+		}
+		s.add("initiator", protocol.FrameSketch, sketch.EncodeTable(mine))
+		diff := sketch.New(seed, mine.Len())
+		for _, k := range respKeys {
+			diff.Insert(k)
+		}
+		if err := diff.Subtract(mine); err != nil {
+			return false, fmt.Errorf("subtract: %w", err)
+		}
+		estimate := diff.Estimate()
+		peeled, err := diff.Peel()
+		push, consistent := []protocol.ID(nil), err == nil
+		for _, k := range peeled.Pos {
+			ids := lookup(respItems, respKeys, k)
+			consistent = consistent && len(ids) > 0
+			push = append(push, ids...)
+		}
+		for _, k := range peeled.Neg {
+			consistent = consistent && len(lookup(respItems, respKeys, k)) == 0
+		}
+		if !consistent {
+			s.add("responder", protocol.FrameSketch, sketch.EncodeRetry(uint64(estimate)))
+			cells, ok = sketch.Next(cells, min(estimate, sketch.MaxCells))
+			continue
+		}
+		slices.SortFunc(push, historyOrder(respItems))
+		for _, id := range push {
+			s.add("responder", protocol.FrameEnvelope, respEnvs[id])
+		}
+		for _, r := range resp.receipts {
+			s.add("responder", protocol.FrameEnvelope, r)
+		}
+		var wanted []protocol.ID
+		for keys := peeled.Neg; len(keys) > 0; {
+			batch := keys[:min(len(keys), protocol.MaxWantKeys)]
+			keys = keys[len(batch):]
+			s.add("responder", protocol.FrameWantKeys, protocol.EncodeKeys(batch))
+			for _, k := range batch {
+				wanted = append(wanted, lookup(iniItems, iniKeys, k)...)
+			}
+		}
+		s.add("responder", protocol.FrameSketch, sketch.EncodeDecoded())
+		slices.SortFunc(wanted, historyOrder(iniItems))
+		for _, id := range wanted {
+			s.add("initiator", protocol.FrameEnvelope, iniEnvs[id])
+		}
+		for _, r := range ini.receipts {
+			s.add("initiator", protocol.FrameEnvelope, r)
+		}
+		s.add("initiator", protocol.FrameDone, nil)
+		s.add("responder", protocol.FrameDone, nil)
+		return true, nil
+	}
+	return false, nil
+}
+
+// historyOrder compares IDs by their items' places in items, which are in
+// history order.
+func historyOrder(items []reconcile.Item) func(a, b protocol.ID) int {
+	pos := map[protocol.ID]int{}
+	for i, it := range items {
+		pos[it.ID] = i
+	}
+	return func(a, b protocol.ID) int { return pos[a] - pos[b] }
+}
+
+// gains returns the sorted IDs of the messages that to receives from from
+// in a session: those from holds above the shared horizon and to lacks.
+func gains(to, from syncSide) []hexBytes {
+	h := max(to.horizon, from.horizon)
+	have := map[protocol.ID]bool{}
+	for _, e := range to.messages {
+		have[e.ID()] = true
+	}
+	var out []hexBytes
+	for _, e := range from.messages {
+		if e.Lamport > h && !have[e.ID()] {
+			id := e.ID()
+			out = append(out, hexBytes(id[:]))
+		}
+	}
+	slices.SortFunc(out, func(a, b hexBytes) int { return bytes.Compare(a, b) })
+	return out
+}
+
+// errorNames maps the error names used in vectors to our sentinels.
+var errorNames = map[string]error{
+	"malformed":          protocol.ErrMalformed,
+	"non_minimal_varint": protocol.ErrNonMinimalVarint,
+	"too_large":          protocol.ErrTooLarge,
+	"version":            protocol.ErrVersion,
+	"kind":               protocol.ErrKind,
+	"signature":          protocol.ErrSignature,
+	"wrong_room":         protocol.ErrWrongRoom,
+	"future":             protocol.ErrFutureSentAt,
+	"zero_lamport":       protocol.ErrZeroLamport,
+	"frame":              protocol.ErrFrame,
+}
+
+// describeErrors lists the names of the sentinels err wraps, sorted.
+func describeErrors(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var names []string
+	for name, e := range errorNames {
+		if errors.Is(err, e) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func joinNames(names []string) string { return strings.Join(names, ",") }
+
+// cell is one cell of an encoded sketch table.
+type cell struct {
+	count   int64
+	keySum  uint64
+	hashSum uint32
+}
+
+// parseTable reads a Table message the way docs/protocol.md describes it,
+// without package sketch: kind 2, the seed (8 bytes, little-endian), the
+// cell count (uvarint), then each cell's zig-zag count, key sum (8 bytes,
+// little-endian) and hash sum (4 bytes, little-endian).
+func parseTable(b []byte) ([]cell, uint64, error) {
+	if len(b) < 9 || b[0] != byte(sketch.KindTable) {
+		return nil, 0, fmt.Errorf("not a table")
+	}
+	seed := binary.LittleEndian.Uint64(b[1:])
+	b = b[9:]
+	m, n := binary.Uvarint(b)
+	if n <= 0 {
+		return nil, 0, fmt.Errorf("bad cell count")
+	}
+	b = b[n:]
+	var cells []cell
+	for range m {
+		c, n := binary.Varint(b)
+		if n <= 0 || len(b) < n+12 {
+			return nil, 0, fmt.Errorf("bad cell")
+		}
+		cells = append(cells, cell{c, binary.LittleEndian.Uint64(b[n:]), binary.LittleEndian.Uint32(b[n+8:])})
+		b = b[n+12:]
+	}
+	if len(b) != 0 {
+		return nil, 0, fmt.Errorf("%d bytes after the cells", len(b))
+	}
+	return cells, seed, nil
+}
