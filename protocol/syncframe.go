@@ -158,3 +158,23 @@ func DecodeHello(b []byte) (Hello, error) {
 	}
 	return Hello{Room: string(room), Horizon: h}, nil
 }
+
+// Reasons carried by Error frames. The text is for logs and people: a
+// receiver must not act on it beyond ending the session, so that new
+// reasons can be added without a new protocol version.
+const (
+	// ReasonRoomNotJoined: the responder is not in the Hello's room.
+	ReasonRoomNotJoined = "room not joined"
+	// ReasonStoreUnavailable: the responder cannot read its history.
+	ReasonStoreUnavailable = "store unavailable"
+	// ReasonMalformed: a frame or its payload does not decode.
+	ReasonMalformed = "malformed frame"
+	// ReasonUnexpected: a frame of a type the exchange does not allow at
+	// this point.
+	ReasonUnexpected = "unexpected frame"
+	// ReasonInvalidEnvelope: an Envelope frame failed validation.
+	ReasonInvalidEnvelope = "invalid envelope"
+	// ReasonLimit: a bound of the protocol was exceeded (tables, rounds,
+	// wanted IDs or keys).
+	ReasonLimit = "limit exceeded"
+)
