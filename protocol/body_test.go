@@ -1,8 +1,12 @@
 package protocol
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestBodiesReadLenientlyByEncodingJSONAreRefused covers the bodies that
@@ -69,4 +73,59 @@ func TestSignalBodiesUseExactKeys(t *testing.T) {
 			t.Errorf("%s %s: want ErrMalformed, got %v", c.kind, c.body, err)
 		}
 	}
+}
+
+// topLevelKeys lists an object's top-level keys with encoding/json's
+// tokenizer: the slow, obviously right reading checkBody's scanner must
+// agree with.
+func topLevelKeys(body []byte) ([]string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if d, ok := tok.(json.Delim); err != nil || !ok || d != '{' {
+		return nil, false
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, false
+		}
+	}
+	return keys, true
+}
+
+// FuzzCheckBody compares checkBody's scan of top-level keys with
+// encoding/json's tokenizer on every body encoding/json accepts.
+func FuzzCheckBody(f *testing.F) {
+	for _, s := range []string{`{"text":"hi"}`, `{"a":{"text":1},"text":"x"}`, `{"t\u0065xt":"x","TEXT":1}`, `{"a":"\"text\":","b":[{"text":2}]}`, ` {} `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v map[string]any
+		if json.Unmarshal(body, &v) != nil || v == nil || !utf8.Valid(body) {
+			return
+		}
+		keys, ok := topLevelKeys(body)
+		if !ok {
+			t.Fatalf("the tokenizer cannot read %q, which Unmarshal accepted", body)
+		}
+		want := true
+		seen := map[string]bool{}
+		for _, k := range keys {
+			for _, field := range messageFields {
+				if strings.EqualFold(k, field) {
+					want = want && k == field && !seen[field]
+					seen[field] = true
+				}
+			}
+		}
+		if got := checkBody(body, messageFields) == nil; got != want {
+			t.Fatalf("checkBody(%q) accepts: %v, the tokenizer's keys %q say %v", body, got, keys, want)
+		}
+	})
 }
