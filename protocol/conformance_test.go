@@ -148,6 +148,11 @@ func TestConformanceFramesAreReproducedFromWhatTheySay(t *testing.T) {
 			t.Errorf("invalid %q: refused with %v, want %v", v.Name, got, v.Errors)
 		}
 	}
+	for _, v := range f.InvalidPayloads {
+		if got := payloadErrors(protocol.FrameType(v.Type), v.Payload); len(got) == 0 || !slices.Equal(got, v.Errors) {
+			t.Errorf("invalid payload %q: refused with %v, want %v", v.Name, got, v.Errors)
+		}
+	}
 }
 
 // payloadOf rebuilds a frame's payload from the fields that describe it,

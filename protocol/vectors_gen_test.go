@@ -298,6 +298,29 @@ func frameVectors(t *testing.T, alice vectorKey) framesFile {
 	} {
 		f.Invalid = append(f.Invalid, invalidFrame{Name: c.name, Frame: c.frame, Errors: readFrameErrors(c.frame)})
 	}
+	fp := make([]byte, 16)
+	for _, c := range []struct {
+		name    string
+		typ     protocol.FrameType
+		payload []byte
+	}{
+		{"Hello with its horizon padded (80 00)", protocol.FrameHello, []byte("lobby\x00\x80\x00")},
+		{"Hello without the zero byte and horizon", protocol.FrameHello, []byte("lobby")},
+		{"Hello with a byte after the horizon", protocol.FrameHello, []byte("lobby\x00\x00\x00")},
+		{"Hello for an invalid room name", protocol.FrameHello, []byte("..\x00\x00")},
+		{"Reconcile of version 2", protocol.FrameReconcile, append([]byte{2, 0x7f}, fp...)},
+		{"Reconcile with a bound's Lamport delta padded", protocol.FrameReconcile, append([]byte{1, 0x40, 0x85, 0x00}, fp...)},
+		{"Reconcile with a bound prefix ending in a zero byte", protocol.FrameReconcile, append([]byte{1, 0x42, 0x05, 0xab, 0x00}, fp...)},
+		{"Reconcile with a range after the infinite bound", protocol.FrameReconcile, append(append([]byte{1, 0x3f, 0x7f}, fp...), 0x3f)},
+		{"Reconcile with bounds not ascending", protocol.FrameReconcile, []byte{1, 0x00, 0x05, 0x00, 0x00}},
+		{"Sketch Size padded", protocol.FrameSketch, []byte{1, 0x85, 0x00}},
+		{"Sketch Table of 4 cells", protocol.FrameSketch, append(append([]byte{2}, make([]byte, 8)...), 4)},
+		{"Sketch of kind 5", protocol.FrameSketch, []byte{5}},
+		{"Want of 33 bytes", protocol.FrameWant, make([]byte, 33)},
+		{"WantKeys of 12 bytes", protocol.FrameWantKeys, make([]byte, 12)},
+	} {
+		f.InvalidPayloads = append(f.InvalidPayloads, invalidPayload{Name: c.name, Type: int(c.typ), Payload: c.payload, Errors: payloadErrors(c.typ, c.payload)})
+	}
 	return f
 }
 

@@ -137,6 +137,40 @@ type framesFile struct {
 	Description string         `json:"description"`
 	Frames      []frameVector  `json:"frames"`
 	Invalid     []invalidFrame `json:"invalid"`
+	// InvalidPayloads are well-framed payloads whose content must be
+	// refused.
+	InvalidPayloads []invalidPayload `json:"invalid_payloads"`
+}
+
+type invalidPayload struct {
+	Name    string   `json:"name"`
+	Type    int      `json:"type"`
+	Payload hexBytes `json:"payload"`
+	Errors  []string `json:"errors"`
+}
+
+// payloadErrors names the errors the decoder of a frame type refuses
+// payload with: DecodeHello, a stateless Reconcile responder holding
+// nothing, or the sketch decoder.
+func payloadErrors(typ protocol.FrameType, payload []byte) []string {
+	var err error
+	switch typ {
+	case protocol.FrameHello:
+		_, err = protocol.DecodeHello(payload)
+	case protocol.FrameReconcile:
+		if _, err = reconcile.Respond(nil, payload, reconcile.Config{}); err != nil {
+			err = fmt.Errorf("%w: %w", protocol.ErrFrame, err)
+		}
+	case protocol.FrameSketch:
+		if _, err = sketch.Decode(payload); err != nil {
+			err = fmt.Errorf("%w: %w", protocol.ErrFrame, err)
+		}
+	case protocol.FrameWant:
+		_, err = protocol.DecodeIDs(payload)
+	case protocol.FrameWantKeys:
+		_, err = protocol.DecodeKeys(payload)
+	}
+	return describeErrors(err)
 }
 
 type frameVector struct {
