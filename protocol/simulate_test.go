@@ -232,4 +232,3 @@ func gains(to, from syncSide) []hexBytes {
 	slices.SortFunc(out, func(a, b hexBytes) int { return bytes.Compare(a, b) })
 	return out
 }
-
