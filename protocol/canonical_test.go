@@ -155,3 +155,17 @@ func TestHelloCarriesRoomZeroByteAndMinimalHorizon(t *testing.T) {
 		t.Errorf("padded horizon: want ErrNonMinimalVarint, got %v", err)
 	}
 }
+
+func TestAgentVersionIsPeerchatSlashTheRelease(t *testing.T) {
+	if got := AgentVersion("1.2.3"); got != "peerchat/1.2.3" {
+		t.Fatalf("agent version %q", got)
+	}
+}
+
+func TestGossipMessageIDIsTheRawSHA256OfTheData(t *testing.T) {
+	id := GossipMessageID([]byte("abc"))
+	want := "\xba\x78\x16\xbf\x8f\x01\xcf\xea\x41\x41\x40\xde\x5d\xae\x22\x23\xb0\x03\x61\xa3\x96\x17\x7a\x9c\xb4\x10\xff\x61\xf2\x00\x15\xad"
+	if id != want {
+		t.Fatalf("message ID %x, want %x", id, want)
+	}
+}
