@@ -24,6 +24,10 @@ var (
 // or on what it says. Unknown fields stay allowed, so that a field added
 // later is ignored by older nodes.
 //
+// Only envelopes that passed Verify (those received from peers) are held
+// to these rules; bodies read back from the store are read as they were
+// when stored, so that history from before the rules stays readable.
+//
 // body must already have been parsed by encoding/json, so it is valid
 // JSON; checkBody then only walks the top-level keys, without allocating,
 // since every message read from history passes here.
@@ -100,4 +104,13 @@ func checkKey(quoted []byte, fields []string, seen *uint64) error {
 		*seen |= 1 << i
 	}
 	return nil
+}
+
+// strictBody applies checkBody to the body of an envelope that passed
+// Verify, and accepts any other as it is.
+func strictBody(e *Envelope, fields []string) error {
+	if !e.verified {
+		return nil
+	}
+	return checkBody(e.Body, fields)
 }

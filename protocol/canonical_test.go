@@ -65,6 +65,27 @@ func TestEnvelopeWithPaddedVarintIsRefusedAsNonMinimal(t *testing.T) {
 	}
 }
 
+// TestStoredEnvelopeWithPaddedVarintStaysReadable checks the other side
+// of the rule: DecodeStored reads such an envelope (a node may hold one
+// from before the rule), and Verify, which every receiver runs, refuses it.
+func TestStoredEnvelopeWithPaddedVarintStaysReadable(t *testing.T) {
+	key := testKey(t)
+	author, _ := peer.IDFromPrivateKey(key)
+	b := appendString([]byte{Version}, KindMessage)
+	b = appendString(b, "lobby")
+	b = appendString(b, string(author))
+	b = padUvarint(b, 7)
+	b = binary.AppendVarint(b, 1_700_000_000_123)
+	b = appendString(b, `{"text":"hi"}`)
+	e, err := DecodeStored(signedWith(t, key, b))
+	if err != nil || e.Lamport != 7 {
+		t.Fatalf("stored envelope read as %+v, %v", e, err)
+	}
+	if err := e.Verify(); !errors.Is(err, ErrNonMinimalVarint) || !errors.Is(err, ErrMalformed) {
+		t.Fatalf("Verify: want ErrMalformed and ErrNonMinimalVarint, got %v", err)
+	}
+}
+
 func TestZeroLamportIsRefusedByValidationWithItsOwnError(t *testing.T) {
 	key := testKey(t)
 	now := time.Now()

@@ -103,9 +103,25 @@ func TestConformanceBodiesAreAcceptedExactlyWhenValid(t *testing.T) {
 	if err := readVectors("bodies.json", &f); err != nil {
 		t.Fatal(err)
 	}
+	var keys envelopeFile
+	if err := readVectors("envelope.json", &keys); err != nil {
+		t.Fatal(err)
+	}
+	key, err := keyFromSeed(keys.Keys[0].Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range f.Bodies {
-		e := &protocol.Envelope{Kind: v.Kind, Body: []byte(v.Body)}
-		var err error
+		// A body is judged as a receiver judges it: in a signed envelope
+		// that passed Decode.
+		signed := &protocol.Envelope{Kind: v.Kind, Room: "lobby", Lamport: 1, SentAt: time.UnixMilli(0), Body: []byte(v.Body)}
+		if err := signed.Sign(key); err != nil {
+			t.Fatal(err)
+		}
+		e, err := protocol.Decode(signed.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
 		switch v.Kind {
 		case protocol.KindMessage:
 			_, err = protocol.MessageFromEnvelope(e)

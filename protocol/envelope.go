@@ -66,6 +66,14 @@ type Envelope struct {
 	id        ID
 	bytes     []byte // the encoded envelope, set by Sign and Decode
 	signedLen int    // how many leading bytes the signature covers
+	// nonCanonical is the refusal Verify owes a decoded envelope that
+	// uses a non-minimal varint (nil when it uses none). DecodeStored
+	// reads such an envelope, so that one stored before the rule existed
+	// stays readable; Verify, and so Decode, refuses it.
+	nonCanonical error
+	// verified is set by a successful Verify: the envelope came from a
+	// peer and its body is held to the strict reading (checkBody).
+	verified bool
 }
 
 // ID identifies an envelope: the SHA-256 of its signed bytes.
@@ -186,7 +194,9 @@ func Decode(data []byte) (*Envelope, error) {
 // envelopes read back from the node's own store, whose signature was
 // checked when they were stored (reading history must not cost a
 // verification per message), and for a receiver that looks at the author
-// before paying for Verify.
+// before paying for Verify. It accepts non-minimal varints, which Verify
+// refuses: history stored before that rule must stay readable, while a
+// receiver, which always verifies, still refuses them.
 func DecodeStored(data []byte) (*Envelope, error) {
 	if len(data) > MaxEnvelopeBytes {
 		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
@@ -221,6 +231,7 @@ func DecodeStored(data []byte) (*Envelope, error) {
 	e.id = sha256.Sum256(data[:signedLen])
 	e.bytes = data
 	e.signedLen = signedLen
+	e.nonCanonical = r.nonMinimal
 	return e, nil
 }
 
@@ -240,8 +251,14 @@ func AuthorOf(data []byte) (author []byte, ok bool) {
 	return author, r.err == nil
 }
 
-// Verify checks the envelope's signature against its author's key.
+// Verify checks that the envelope is canonical (minimal varints, the
+// author's canonical peer ID) and its signature against its author's key.
+// After it succeeds, the body decoders read the body strictly (see
+// checkBody).
 func (e *Envelope) Verify() error {
+	if e.nonCanonical != nil {
+		return e.nonCanonical
+	}
 	pub, err := e.Author.ExtractPublicKey()
 	if err != nil {
 		return fmt.Errorf("%w: author carries no public key: %w", ErrSignature, err)
@@ -259,6 +276,7 @@ func (e *Envelope) Verify() error {
 	if err != nil || !ok {
 		return ErrSignature
 	}
+	e.verified = true
 	return nil
 }
 
@@ -286,6 +304,9 @@ type reader struct {
 	buf []byte
 	off int
 	err error
+	// nonMinimal records the first non-minimal varint: it does not stop
+	// the reading (see DecodeStored).
+	nonMinimal error
 }
 
 func (r *reader) fail(what string) {
@@ -294,10 +315,10 @@ func (r *reader) fail(what string) {
 	}
 }
 
-// failWith records a varint error, keeping its sentinel matchable.
-func (r *reader) failWith(err error) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: %w at byte %d", ErrMalformed, err, r.off)
+// note records a non-minimal varint at the current offset.
+func (r *reader) note(err error) {
+	if errors.Is(err, ErrNonMinimalVarint) && r.nonMinimal == nil {
+		r.nonMinimal = fmt.Errorf("%w: %w at byte %d", ErrMalformed, err, r.off)
 	}
 }
 
@@ -318,11 +339,13 @@ func (r *reader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n, err := wire.Uvarint(r.buf[r.off:])
-	if err != nil {
-		r.failWith(err)
+	v, n := binary.Uvarint(r.buf[r.off:])
+	if n <= 0 {
+		r.fail("bad varint")
 		return 0
 	}
+	_, _, err := wire.Uvarint(r.buf[r.off:])
+	r.note(err)
 	r.off += n
 	return v
 }
@@ -331,11 +354,13 @@ func (r *reader) varint() int64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n, err := wire.Varint(r.buf[r.off:])
-	if err != nil {
-		r.failWith(err)
+	v, n := binary.Varint(r.buf[r.off:])
+	if n <= 0 {
+		r.fail("bad varint")
 		return 0
 	}
+	_, _, err := wire.Varint(r.buf[r.off:])
+	r.note(err)
 	r.off += n
 	return v
 }

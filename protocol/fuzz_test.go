@@ -27,11 +27,13 @@ func FuzzDecode(f *testing.F) {
 			if !authorOK || string(author) != string(stored.Author) {
 				t.Fatalf("AuthorOf read %q (ok %v), the decoder %q", author, authorOK, stored.Author)
 			}
-			signed, err := stored.appendSigned(nil)
+		}
+		if strict, err := DecodeStored(data); err == nil && strict.nonCanonical == nil {
+			signed, err := strict.appendSigned(nil)
 			if err != nil {
 				t.Fatalf("accepted envelope does not re-encode: %v", err)
 			}
-			again := appendString(signed, string(stored.Signature))
+			again := appendString(signed, string(strict.Signature))
 			if !bytes.Equal(again, data) {
 				t.Fatalf("accepted %x, which re-encodes as %x", data, again)
 			}

@@ -59,7 +59,7 @@ func MessageFromEnvelope(e *Envelope) (Message, error) {
 	if err := json.Unmarshal(e.Body, &body); err != nil {
 		return Message{}, fmt.Errorf("%w: message body: %w", ErrMalformed, err)
 	}
-	if err := checkBody(e.Body, messageFields); err != nil {
+	if err := strictBody(e, messageFields); err != nil {
 		return Message{}, fmt.Errorf("%w: message %w", ErrMalformed, err)
 	}
 	if err := ValidateText(body.Text); err != nil {

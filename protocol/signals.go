@@ -122,7 +122,8 @@ func DecodeReceipt(e *Envelope) (ReceiptBody, error) {
 }
 
 // decodeBody reads e's JSON body into v after checking e's kind, and
-// refuses a body that names one of fields leniently (see checkBody).
+// refuses a received body that names one of fields leniently (see
+// strictBody).
 func decodeBody(e *Envelope, kind string, v any, fields []string) error {
 	if e.Kind != kind {
 		return fmt.Errorf("%w: %q is not %s", ErrKind, e.Kind, kind)
@@ -130,7 +131,7 @@ func decodeBody(e *Envelope, kind string, v any, fields []string) error {
 	if err := json.Unmarshal(e.Body, v); err != nil {
 		return fmt.Errorf("%w: %s body: %w", ErrMalformed, kind, err)
 	}
-	if err := checkBody(e.Body, fields); err != nil {
+	if err := strictBody(e, fields); err != nil {
 		return fmt.Errorf("%w: %s %w", ErrMalformed, kind, err)
 	}
 	return nil
