@@ -287,7 +287,7 @@ func TestConformanceSketchKeysLandInTheirCells(t *testing.T) {
 }
 
 func TestConformanceTranscriptsAreTheFramesOurNodeWrites(t *testing.T) {
-	for _, name := range []string{"transcript_1.0.0.json", "transcript_1.1.0.json"} {
+	for _, name := range []string{"transcript_1.0.0.json", "transcript_1.1.0.json", "transcript_in_sync_1.0.0.json", "transcript_in_sync_1.1.0.json"} {
 		var f transcriptFile
 		if err := readVectors(name, &f); err != nil {
 			t.Fatal(err)

@@ -100,12 +100,14 @@ func TestWriteVectors(t *testing.T) {
 	alice := newVectorKey(t, "alice", 0x00)
 	bob := newVectorKey(t, "bob", 0x20)
 	for name, v := range map[string]any{
-		"envelope.json":         envelopeVectors(t, alice, bob),
-		"bodies.json":           bodyVectors(),
-		"frames.json":           frameVectors(t, alice),
-		"sketch_keys.json":      keyVectors(),
-		"transcript_1.0.0.json": transcript(t, protocol.SyncProtocol, alice, bob),
-		"transcript_1.1.0.json": transcript(t, protocol.SyncSketchProtocol, alice, bob),
+		"envelope.json":                 envelopeVectors(t, alice, bob),
+		"bodies.json":                   bodyVectors(),
+		"frames.json":                   frameVectors(t, alice),
+		"sketch_keys.json":              keyVectors(),
+		"transcript_1.0.0.json":         transcript(t, protocol.SyncProtocol, alice, bob),
+		"transcript_1.1.0.json":         transcript(t, protocol.SyncSketchProtocol, alice, bob),
+		"transcript_in_sync_1.0.0.json": inSync(t, protocol.SyncProtocol, alice),
+		"transcript_in_sync_1.1.0.json": inSync(t, protocol.SyncSketchProtocol, alice),
 	} {
 		if err := writeVectors(name, v); err != nil {
 			t.Fatal(err)
@@ -451,6 +453,34 @@ func transcript(t *testing.T, proto string, alice, bob vectorKey) transcriptFile
 	}
 	f := transcriptFile{Description: desc, Protocol: proto, Room: "lobby", Initiator: side(ini), Responder: side(resp), Frames: frames,
 		InitiatorGains: gains(ini, resp), ResponderGains: gains(resp, ini)}
+	if seed != 0 {
+		f.SketchSeed = strconv.FormatUint(seed, 10)
+	}
+	return f
+}
+
+// inSync is the commonest session: two peers that already hold the same
+// history, which each version confirms in one exchange.
+func inSync(t *testing.T, proto string, alice vectorKey) transcriptFile {
+	var msgs []*protocol.Envelope
+	for l := uint64(1); l <= 3; l++ {
+		msgs = append(msgs, alice.sign(t, protocol.KindMessage, "lobby", l, baseMS+int64(l)*1000, fmt.Sprintf(`{"text":"message %d"}`, l)))
+	}
+	side := syncSide{messages: msgs}
+	seed := uint64(0)
+	if proto == protocol.SyncSketchProtocol {
+		seed = 0x5eed
+	}
+	frames, err := simulateSync(proto, "lobby", side, side, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := transcriptSide{Envelopes: []hexBytes{}, Receipts: []hexBytes{}}
+	for _, e := range msgs {
+		ts.Envelopes = append(ts.Envelopes, e.Bytes())
+	}
+	f := transcriptFile{Description: "A " + proto + " session between two peers holding the same three messages and no receipts.",
+		Protocol: proto, Room: "lobby", Initiator: ts, Responder: ts, Frames: frames, InitiatorGains: []hexBytes{}, ResponderGains: []hexBytes{}}
 	if seed != 0 {
 		f.SketchSeed = strconv.FormatUint(seed, 10)
 	}
