@@ -15,6 +15,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerchat/peerchat/protocol/internal/wire"
 )
 
 // Version is the envelope format this package writes. Readers reject any
@@ -64,6 +66,14 @@ type Envelope struct {
 	id        ID
 	bytes     []byte // the encoded envelope, set by Sign and Decode
 	signedLen int    // how many leading bytes the signature covers
+	// nonCanonical is the refusal Verify owes a decoded envelope that
+	// uses a non-minimal varint (nil when it uses none). DecodeStored
+	// reads such an envelope, so that one stored before the rule existed
+	// stays readable; Verify, and so Decode, refuses it.
+	nonCanonical error
+	// verified is set by a successful Verify: the envelope came from a
+	// peer and its body is held to the strict reading (checkBody).
+	verified bool
 }
 
 // ID identifies an envelope: the SHA-256 of its signed bytes.
@@ -93,7 +103,20 @@ var (
 	ErrSignature    = errors.New("bad envelope signature")
 	ErrWrongRoom    = errors.New("envelope for another room")
 	ErrFutureSentAt = errors.New("envelope sent in the future")
+	// ErrZeroLamport refuses an envelope whose Lamport clock is 0. A
+	// node's clock starts at 1 (it is one more than the largest clock it
+	// has seen), and a message at 0 would lie at or below every room's
+	// horizon, where sync never looks; refusing it by name lets the node
+	// count it instead of dropping it silently.
+	ErrZeroLamport = errors.New("envelope with Lamport clock 0")
 )
+
+// ErrNonMinimalVarint is wrapped by every decoder in protocol/ and its
+// subpackages when a varint is written with more bytes than its value
+// needs. Each value has exactly one encoding, so an envelope has exactly
+// one ID and two implementations agree on what is valid. An envelope
+// refused for it is also ErrMalformed, a sync frame ErrFrame.
+var ErrNonMinimalVarint = wire.ErrNonMinimal
 
 // ID returns the envelope's ID. It is valid after Sign or Decode.
 func (e *Envelope) ID() ID { return e.id }
@@ -171,7 +194,9 @@ func Decode(data []byte) (*Envelope, error) {
 // envelopes read back from the node's own store, whose signature was
 // checked when they were stored (reading history must not cost a
 // verification per message), and for a receiver that looks at the author
-// before paying for Verify.
+// before paying for Verify. It accepts non-minimal varints, which Verify
+// refuses: history stored before that rule must stay readable, while a
+// receiver, which always verifies, still refuses them.
 func DecodeStored(data []byte) (*Envelope, error) {
 	if len(data) > MaxEnvelopeBytes {
 		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
@@ -206,6 +231,7 @@ func DecodeStored(data []byte) (*Envelope, error) {
 	e.id = sha256.Sum256(data[:signedLen])
 	e.bytes = data
 	e.signedLen = signedLen
+	e.nonCanonical = r.nonMinimal
 	return e, nil
 }
 
@@ -225,8 +251,14 @@ func AuthorOf(data []byte) (author []byte, ok bool) {
 	return author, r.err == nil
 }
 
-// Verify checks the envelope's signature against its author's key.
+// Verify checks that the envelope is canonical (minimal varints, the
+// author's canonical peer ID) and its signature against its author's key.
+// After it succeeds, the body decoders read the body strictly (see
+// checkBody).
 func (e *Envelope) Verify() error {
+	if e.nonCanonical != nil {
+		return e.nonCanonical
+	}
 	pub, err := e.Author.ExtractPublicKey()
 	if err != nil {
 		return fmt.Errorf("%w: author carries no public key: %w", ErrSignature, err)
@@ -234,18 +266,30 @@ func (e *Envelope) Verify() error {
 	if pub.Type() != crypto.Ed25519 {
 		return fmt.Errorf("%w: author key is not Ed25519", ErrSignature)
 	}
+	// One key has one peer ID. Another encoding of the same key (the
+	// protobuf read leniently) would make one author look like several,
+	// each with its own rate limit and receipts.
+	if canonical, err := peer.IDFromPublicKey(pub); err != nil || canonical != e.Author {
+		return fmt.Errorf("%w: author is not the canonical peer ID of its key", ErrSignature)
+	}
 	ok, err := pub.Verify(append([]byte(signingDomain), e.bytes[:e.signedLen]...), e.Signature)
 	if err != nil || !ok {
 		return ErrSignature
 	}
+	e.verified = true
 	return nil
 }
 
 // Validate checks what only a receiver can: that the envelope belongs to
 // room and was not sent absurdly far in the future by the receiver's clock.
+// It also refuses a Lamport clock of 0 (ErrZeroLamport), which no honest
+// node signs; Decode accepts one so that the refusal has its own reason.
 func (e *Envelope) Validate(room string, now time.Time) error {
 	if e.Room != room {
 		return fmt.Errorf("%w: %q, expected %q", ErrWrongRoom, e.Room, room)
+	}
+	if e.Lamport == 0 {
+		return ErrZeroLamport
 	}
 	if e.SentAt.After(now.Add(MaxClockSkew)) {
 		return fmt.Errorf("%w: %s", ErrFutureSentAt, e.SentAt.Format(time.RFC3339))
@@ -260,11 +304,21 @@ type reader struct {
 	buf []byte
 	off int
 	err error
+	// nonMinimal records the first non-minimal varint: it does not stop
+	// the reading (see DecodeStored).
+	nonMinimal error
 }
 
 func (r *reader) fail(what string) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%w: %s at byte %d", ErrMalformed, what, r.off)
+	}
+}
+
+// note records a non-minimal varint at the current offset.
+func (r *reader) note(err error) {
+	if errors.Is(err, ErrNonMinimalVarint) && r.nonMinimal == nil {
+		r.nonMinimal = fmt.Errorf("%w: %w at byte %d", ErrMalformed, err, r.off)
 	}
 }
 
@@ -290,6 +344,8 @@ func (r *reader) uvarint() uint64 {
 		r.fail("bad varint")
 		return 0
 	}
+	_, _, err := wire.Uvarint(r.buf[r.off:])
+	r.note(err)
 	r.off += n
 	return v
 }
@@ -303,6 +359,8 @@ func (r *reader) varint() int64 {
 		r.fail("bad varint")
 		return 0
 	}
+	_, _, err := wire.Varint(r.buf[r.off:])
+	r.note(err)
 	r.off += n
 	return v
 }

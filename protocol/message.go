@@ -59,6 +59,9 @@ func MessageFromEnvelope(e *Envelope) (Message, error) {
 	if err := json.Unmarshal(e.Body, &body); err != nil {
 		return Message{}, fmt.Errorf("%w: message body: %w", ErrMalformed, err)
 	}
+	if err := strictBody(e, messageFields); err != nil {
+		return Message{}, fmt.Errorf("%w: message %w", ErrMalformed, err)
+	}
 	if err := ValidateText(body.Text); err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}

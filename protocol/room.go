@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,3 +42,17 @@ const topicPrefix = "/peerchat/1/room/"
 // RoomOfTopic returns the room whose topic is topic, and false for a
 // topic that is not a room's.
 func RoomOfTopic(topic string) (string, bool) { return strings.CutPrefix(topic, topicPrefix) }
+
+// GossipMessageID is the gossipsub message ID of an envelope published as
+// data: the 32 raw bytes of SHA-256(data), not their hex. Every peer of a
+// topic must compute the same ID, or the same envelope arriving by two
+// paths counts as two messages and IHAVE/IWANT gossip names messages the
+// other side cannot find.
+func GossipMessageID(data []byte) string {
+	sum := sha256.Sum256(data)
+	return string(sum[:])
+}
+
+// AgentVersion is the libp2p identify agent version a peerchat node
+// announces: "peerchat/" followed by its release version.
+func AgentVersion(version string) string { return "peerchat/" + version }

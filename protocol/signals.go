@@ -77,7 +77,7 @@ type ReceiptBody struct {
 // DecodeTyping reads and checks a typing body.
 func DecodeTyping(e *Envelope) (TypingBody, error) {
 	var b TypingBody
-	if err := decodeBody(e, KindTyping, &b); err != nil {
+	if err := decodeBody(e, KindTyping, &b, typingFields); err != nil {
 		return b, err
 	}
 	if b.TTLMS <= 0 || b.TTLMS > 30_000 {
@@ -89,7 +89,7 @@ func DecodeTyping(e *Envelope) (TypingBody, error) {
 // DecodePresence reads and checks a presence body.
 func DecodePresence(e *Envelope) (PresenceBody, error) {
 	var b PresenceBody
-	if err := decodeBody(e, KindPresence, &b); err != nil {
+	if err := decodeBody(e, KindPresence, &b, presenceFields); err != nil {
 		return b, err
 	}
 	switch b.Status {
@@ -109,7 +109,7 @@ func DecodePresence(e *Envelope) (PresenceBody, error) {
 // DecodeReceipt reads and checks a receipt body.
 func DecodeReceipt(e *Envelope) (ReceiptBody, error) {
 	var b ReceiptBody
-	if err := decodeBody(e, KindReceipt, &b); err != nil {
+	if err := decodeBody(e, KindReceipt, &b, receiptFields); err != nil {
 		return b, err
 	}
 	if b.Kind != ReceiptDelivered && b.Kind != ReceiptRead {
@@ -121,12 +121,18 @@ func DecodeReceipt(e *Envelope) (ReceiptBody, error) {
 	return b, nil
 }
 
-func decodeBody(e *Envelope, kind string, v any) error {
+// decodeBody reads e's JSON body into v after checking e's kind, and
+// refuses a received body that names one of fields leniently (see
+// strictBody).
+func decodeBody(e *Envelope, kind string, v any, fields []string) error {
 	if e.Kind != kind {
 		return fmt.Errorf("%w: %q is not %s", ErrKind, e.Kind, kind)
 	}
 	if err := json.Unmarshal(e.Body, v); err != nil {
 		return fmt.Errorf("%w: %s body: %w", ErrMalformed, kind, err)
+	}
+	if err := strictBody(e, fields); err != nil {
+		return fmt.Errorf("%w: %s %w", ErrMalformed, kind, err)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/peerchat/peerchat/protocol/internal/wire"
 )
 
 // FrameType tags one frame of the sync protocol. See docs/protocol.md.
@@ -50,7 +52,9 @@ func WriteFrame(w io.Writer, t FrameType, payload []byte) error {
 }
 
 // ReadFrame reads one frame. The length is checked against MaxFrameBytes
-// before anything is allocated.
+// before anything is allocated, and must be a minimal varint. A Done frame
+// must be empty: it has nothing to carry, and a payload there means the
+// peer speaks some other protocol.
 func ReadFrame(r *bufio.Reader) (FrameType, []byte, error) {
 	t, err := r.ReadByte()
 	if err != nil {
@@ -59,12 +63,15 @@ func ReadFrame(r *bufio.Reader) (FrameType, []byte, error) {
 	if t < byte(FrameHello) || t > byte(FrameWantKeys) {
 		return 0, nil, fmt.Errorf("%w: unknown type %d", ErrFrame, t)
 	}
-	n, err := binary.ReadUvarint(r)
+	n, err := wire.ReadUvarint(r)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: length: %w", ErrFrame, err)
 	}
 	if n > MaxFrameBytes {
 		return 0, nil, fmt.Errorf("%w: payload of %d bytes", ErrFrame, n)
+	}
+	if FrameType(t) == FrameDone && n != 0 {
+		return 0, nil, fmt.Errorf("%w: done frame with a payload of %d bytes", ErrFrame, n)
 	}
 	payload := make([]byte, n)
 	if _, err := io.ReadFull(r, payload); err != nil {
@@ -142,9 +149,32 @@ func DecodeHello(b []byte) (Hello, error) {
 	if err := ValidateRoomName(string(room)); err != nil {
 		return Hello{}, fmt.Errorf("%w: hello: %w", ErrFrame, err)
 	}
-	h, n := binary.Uvarint(rest)
-	if n <= 0 || n != len(rest) {
-		return Hello{}, fmt.Errorf("%w: hello horizon", ErrFrame)
+	h, n, err := wire.Uvarint(rest)
+	if err != nil {
+		return Hello{}, fmt.Errorf("%w: hello horizon: %w", ErrFrame, err)
+	}
+	if n != len(rest) {
+		return Hello{}, fmt.Errorf("%w: %d bytes after the hello horizon", ErrFrame, len(rest)-n)
 	}
 	return Hello{Room: string(room), Horizon: h}, nil
 }
+
+// Reasons carried by Error frames. The text is for logs and people: a
+// receiver must not act on it beyond ending the session, so that new
+// reasons can be added without a new protocol version.
+const (
+	// ReasonRoomNotJoined: the responder is not in the Hello's room.
+	ReasonRoomNotJoined = "room not joined"
+	// ReasonStoreUnavailable: the responder cannot read its history.
+	ReasonStoreUnavailable = "store unavailable"
+	// ReasonMalformed: a frame or its payload does not decode.
+	ReasonMalformed = "malformed frame"
+	// ReasonUnexpected: a frame of a type the exchange does not allow at
+	// this point.
+	ReasonUnexpected = "unexpected frame"
+	// ReasonInvalidEnvelope: an Envelope frame failed validation.
+	ReasonInvalidEnvelope = "invalid envelope"
+	// ReasonLimit: a bound of the protocol was exceeded (tables, rounds,
+	// wanted IDs or keys).
+	ReasonLimit = "limit exceeded"
+)

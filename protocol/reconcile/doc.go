@@ -45,6 +45,11 @@
 //	        IDListReply: uvarint count, then count items,
 //	                     uvarint n, then an n-byte bit field
 //
+// Every uvarint must be minimal (no padding 0x80 bytes before a zero last
+// byte), and a prefix must not end in a zero byte, since the zeros after it
+// are implied: a message has exactly one encoding, and a decoder refuses
+// any other with ErrMalformed.
+//
 // An item in a list is uvarint(Lamport - previous Lamport) followed by the
 // 32-byte ID, where the first item of a list counts from the Lamport of the
 // range's lower bound. Items must be strictly ascending and lie inside the

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 )
@@ -59,6 +60,24 @@ func checkOutput(t *testing.T, out []byte, cfg Config) {
 	}
 }
 
+// checkCanonical asserts that a message the decoder accepted re-encodes to
+// the same bytes: every message has exactly one encoding.
+func checkCanonical(t *testing.T, msg []byte) {
+	ranges, err := decodeMessage(msg, len(msg))
+	if err != nil {
+		return
+	}
+	again := []byte{Version}
+	lower := minBound
+	for i := range ranges {
+		again = appendRange(again, lower, &ranges[i])
+		lower = ranges[i].upper
+	}
+	if !bytes.Equal(again, msg) {
+		t.Fatalf("accepted %x, which re-encodes as %x", msg, again)
+	}
+}
+
 func FuzzRespond(f *testing.F) {
 	a, b := fuzzSets()
 	requests, _ := transcript(a, b, fuzzConfig)
@@ -67,6 +86,7 @@ func FuzzRespond(f *testing.F) {
 	}
 	addGarbage(f)
 	f.Fuzz(func(t *testing.T, msg []byte) {
+		checkCanonical(t, msg)
 		reply, err := Respond(b, msg, fuzzConfig)
 		if err == nil {
 			checkOutput(t, reply, fuzzConfig)
@@ -82,6 +102,7 @@ func FuzzInitiatorNext(f *testing.F) {
 	}
 	addGarbage(f)
 	f.Fuzz(func(t *testing.T, reply []byte) {
+		checkCanonical(t, reply)
 		in := NewInitiator(a, fuzzConfig)
 		if _, err := in.Start(); err != nil {
 			t.Fatal(err)

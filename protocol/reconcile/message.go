@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/peerchat/peerchat/protocol/internal/wire"
 )
 
 // Version is the protocol version byte that starts every message. It
@@ -124,10 +126,12 @@ func (rd *reader) byte() (byte, error) {
 	return b, nil
 }
 
+// uvarint reads a varint, which must be minimal (see package wire): a
+// message has exactly one encoding, so two implementations agree on it.
 func (rd *reader) uvarint() (uint64, error) {
-	v, n := binary.Uvarint(rd.buf)
-	if n <= 0 {
-		return 0, fmt.Errorf("%w: bad varint", ErrMalformed)
+	v, n, err := wire.Uvarint(rd.buf)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	rd.buf = rd.buf[n:]
 	return v, nil
@@ -174,6 +178,11 @@ func (rd *reader) rangeAfter(lower bound) (wireRange, error) {
 		prefix, err := rd.bytes(uint64(plen))
 		if err != nil {
 			return wireRange{}, err
+		}
+		// The rest of the ID is zero, so a prefix ending in a zero byte
+		// says the same as a shorter one; only the shortest is canonical.
+		if plen > 0 && prefix[plen-1] == 0 {
+			return wireRange{}, fmt.Errorf("%w: ID prefix ends in a zero byte", ErrMalformed)
 		}
 		copy(r.upper.item.ID[:], prefix)
 	}

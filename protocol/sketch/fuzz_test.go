@@ -1,12 +1,14 @@
 package sketch
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 )
 
 // FuzzDecode feeds arbitrary bytes to the sketch message decoder: it must
-// never panic, anything it accepts must survive encoding, and a table it
+// never panic, anything it accepts must re-encode to the same bytes (the
+// encoding is canonical), and a table it
 // accepts must peel (or refuse to) within its bounds.
 func FuzzDecode(f *testing.F) {
 	rng := rand.New(rand.NewPCG(13, 14))
@@ -35,6 +37,9 @@ func FuzzDecode(f *testing.F) {
 			if m.Table.Len() > MaxCells {
 				t.Fatalf("accepted %d cells", m.Table.Len())
 			}
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("accepted %x, which re-encodes as %x: the encoding is not canonical", data, again)
 		}
 		m2, err := Decode(again)
 		if err != nil || m2.Kind != m.Kind || m2.N != m.N {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/peerchat/peerchat/protocol/internal/wire"
 )
 
 // Kind tags a sketch message: the first byte of a Sketch frame's payload.
@@ -76,7 +78,8 @@ func EncodeTable(t *Table) []byte {
 }
 
 // Decode reads one sketch message. Every length is checked against the
-// bytes present before anything is allocated.
+// bytes present before anything is allocated, and every varint must be
+// minimal, so that a message has exactly one encoding.
 func Decode(b []byte) (Message, error) {
 	if len(b) == 0 {
 		return Message{}, fmt.Errorf("%w: empty", ErrMessage)
@@ -85,9 +88,12 @@ func Decode(b []byte) (Message, error) {
 	rest := b[1:]
 	switch m.Kind {
 	case KindSize, KindRetry:
-		v, n := binary.Uvarint(rest)
-		if n <= 0 || n != len(rest) {
-			return Message{}, fmt.Errorf("%w: kind %d: bad number", ErrMessage, m.Kind)
+		v, n, err := wire.Uvarint(rest)
+		if err != nil {
+			return Message{}, fmt.Errorf("%w: kind %d: number: %w", ErrMessage, m.Kind, err)
+		}
+		if n != len(rest) {
+			return Message{}, fmt.Errorf("%w: kind %d: %d bytes after the number", ErrMessage, m.Kind, len(rest)-n)
 		}
 		m.N = v
 	case KindDecoded:
@@ -112,9 +118,9 @@ func decodeTable(b []byte) (*Table, error) {
 	}
 	seed := binary.LittleEndian.Uint64(b)
 	b = b[8:]
-	cells, n := binary.Uvarint(b)
-	if n <= 0 {
-		return nil, fmt.Errorf("%w: table size", ErrMessage)
+	cells, n, err := wire.Uvarint(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: table size: %w", ErrMessage, err)
 	}
 	b = b[n:]
 	if cells == 0 || cells > MaxCells || cells%K != 0 {
@@ -125,9 +131,12 @@ func decodeTable(b []byte) (*Table, error) {
 	}
 	t := &Table{seed: seed, cells: make([]Cell, cells)}
 	for i := range t.cells {
-		c, n := binary.Varint(b)
-		if n <= 0 || c > maxCount || c < -maxCount {
-			return nil, fmt.Errorf("%w: cell %d count", ErrMessage, i)
+		c, n, err := wire.Varint(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cell %d count: %w", ErrMessage, i, err)
+		}
+		if c > maxCount || c < -maxCount {
+			return nil, fmt.Errorf("%w: cell %d count %d", ErrMessage, i, c)
 		}
 		b = b[n:]
 		if len(b) < 12 {
