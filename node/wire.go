@@ -22,6 +22,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/roomsync"
 	"github.com/peerchat/peerchat/node/internal/sender"
 	"github.com/peerchat/peerchat/node/internal/signals"
+	"github.com/peerchat/peerchat/protocol"
 )
 
 // wire builds every role of n, which holds its store, tasks and gater,
@@ -102,7 +103,7 @@ func hostOptions(cfg Config, addrs func([]ma.Multiaddr) []ma.Multiaddr, gater *a
 		libp2p.EnableRelay(),
 		libp2p.AddrsFactory(addrs),
 		libp2p.ConnectionGater(gater),
-		libp2p.UserAgent("peerchat/" + Version),
+		libp2p.UserAgent(protocol.AgentVersion(Version)),
 	}
 	if cfg.Registry != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Registry))

@@ -33,7 +33,7 @@ var (
 // since every message read from history passes here.
 func checkBody(body []byte, fields []string) error {
 	if !utf8.Valid(body) {
-		return fmt.Errorf("body is not valid UTF-8")
+		return fmt.Errorf("%w: body is not valid UTF-8", ErrNonCanonical)
 	}
 	b := bytes.TrimLeft(body, " \t\r\n")
 	if len(b) == 0 || b[0] != '{' {
@@ -96,10 +96,10 @@ func checkKey(quoted []byte, fields []string, seen *uint64) error {
 			continue
 		}
 		if string(key) != f {
-			return fmt.Errorf("body field %q must be written %q", key, f)
+			return fmt.Errorf("%w: body field %q must be written %q", ErrNonCanonical, key, f)
 		}
 		if *seen&(1<<i) != 0 {
-			return fmt.Errorf("body field %q given twice", f)
+			return fmt.Errorf("%w: body field %q given twice", ErrNonCanonical, f)
 		}
 		*seen |= 1 << i
 	}

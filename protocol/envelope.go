@@ -109,6 +109,14 @@ var (
 	// horizon, where sync never looks; refusing it by name lets the node
 	// count it instead of dropping it silently.
 	ErrZeroLamport = errors.New("envelope with Lamport clock 0")
+	// ErrNonCanonical marks what this version of the protocol added to
+	// its refusals: a padded varint (ErrNonMinimalVarint too), an author
+	// that is not the canonical peer ID of its key, a body that
+	// encoding/json would read leniently. Nodes that predate these rules
+	// accept and forward such envelopes, so a node answers them with
+	// Ignore rather than Reject on gossip, and an honest old forwarder
+	// keeps its score.
+	ErrNonCanonical = errors.New("non-canonical encoding")
 )
 
 // ErrNonMinimalVarint is wrapped by every decoder in protocol/ and its
@@ -270,7 +278,7 @@ func (e *Envelope) Verify() error {
 	// protobuf read leniently) would make one author look like several,
 	// each with its own rate limit and receipts.
 	if canonical, err := peer.IDFromPublicKey(pub); err != nil || canonical != e.Author {
-		return fmt.Errorf("%w: author is not the canonical peer ID of its key", ErrSignature)
+		return fmt.Errorf("%w: %w: author is not the canonical peer ID of its key", ErrSignature, ErrNonCanonical)
 	}
 	ok, err := pub.Verify(append([]byte(signingDomain), e.bytes[:e.signedLen]...), e.Signature)
 	if err != nil || !ok {
@@ -318,7 +326,7 @@ func (r *reader) fail(what string) {
 // note records a non-minimal varint at the current offset.
 func (r *reader) note(err error) {
 	if errors.Is(err, ErrNonMinimalVarint) && r.nonMinimal == nil {
-		r.nonMinimal = fmt.Errorf("%w: %w at byte %d", ErrMalformed, err, r.off)
+		r.nonMinimal = fmt.Errorf("%w: %w: %w at byte %d", ErrMalformed, ErrNonCanonical, err, r.off)
 	}
 }
 

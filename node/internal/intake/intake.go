@@ -5,7 +5,6 @@ package intake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -81,8 +80,8 @@ func (in *Intake) Validator(room string) pubsub.ValidatorEx {
 			err = env.Verify()
 		}
 		rcv, err := in.checkDecoded(room, env, err)
-		if errors.Is(err, ErrStale) {
-			return pubsub.ValidationIgnore // it may have gone stale on the way
+		if Ignorable(err) {
+			return pubsub.ValidationIgnore
 		}
 		if err != nil {
 			return pubsub.ValidationReject

@@ -209,3 +209,22 @@ func TestTheValidatorRejectsForgeriesAndIgnoresWhatIsOnlyOverTheLimit(t *testing
 		t.Fatalf("rate_limited %v, signature %v; want 1 each", f.rejected("rate_limited"), f.rejected("signature"))
 	}
 }
+
+// Nodes that predate this version's canonical rules accept and forward
+// what those rules refuse; punishing the forwarder would let an attacker
+// get honest old nodes graylisted.
+func TestWhatOnlyTheNewCanonicalRulesRefuseIsIgnoredAndCountedByName(t *testing.T) {
+	f := newFixture(t, abuse.RateLimit{})
+	key := newKey(t)
+	zero := sign(t, key, "room", protocol.KindMessage, 0, protocol.MessageBody{Text: "x"})
+	if got := validate(f, "room", peer.ID("old-node"), zero); got != pubsub.ValidationIgnore {
+		t.Fatalf("a Lamport 0 message got %v, want ignore", got)
+	}
+	lenient := sign(t, key, "room", protocol.KindMessage, 1, map[string]string{"TEXT": "x"})
+	if got := validate(f, "room", peer.ID("old-node"), lenient); got != pubsub.ValidationIgnore {
+		t.Fatalf("a body with a field in another case got %v, want ignore", got)
+	}
+	if f.rejected("zero_lamport") != 1 || f.rejected("non_canonical") != 1 {
+		t.Fatalf("zero_lamport %v, non_canonical %v; want 1 each", f.rejected("zero_lamport"), f.rejected("non_canonical"))
+	}
+}

@@ -18,6 +18,9 @@ func rejectReason(err error) string {
 		err    error
 		reason string
 	}{
+		{protocol.ErrNonMinimalVarint, "non_minimal_varint"},
+		{protocol.ErrNonCanonical, "non_canonical"},
+		{protocol.ErrZeroLamport, "zero_lamport"},
 		{protocol.ErrTooLarge, "too_large"},
 		{protocol.ErrVersion, "version"},
 		{protocol.ErrKind, "kind"},
@@ -31,4 +34,13 @@ func rejectReason(err error) string {
 		}
 	}
 	return "malformed"
+}
+
+// Ignorable reports whether a refusal is answered with Ignore rather than
+// Reject on gossip, and skipped rather than ending the run in sync. Reject lowers the forwarding peer's score, which is right for
+// what no honest node forwards; but a signal may go stale on the way, and
+// nodes that predate this version's canonical rules (docs/protocol.md,
+// "Versioning") accept and forward what those rules refuse.
+func Ignorable(err error) bool {
+	return errors.Is(err, ErrStale) || errors.Is(err, protocol.ErrNonCanonical) || errors.Is(err, protocol.ErrZeroLamport)
 }

@@ -107,7 +107,7 @@ func (sy *Syncer) reconcileSketch(ctx context.Context, rd *bufio.Reader, w *bufi
 		return fmt.Errorf("%w: %w", protocol.ErrFrame, err)
 	}
 	if size.Kind != sketch.KindSize {
-		return fmt.Errorf("%w: sketch message of kind %d before the size", protocol.ErrFrame, size.Kind)
+		return fmt.Errorf("%w: %w: sketch message of kind %d before the size", protocol.ErrFrame, errUnexpected, size.Kind)
 	}
 	// A fresh seed per session: keys that collide now almost surely do not
 	// next time, and the responder cannot have crafted items against it.
@@ -151,7 +151,7 @@ func (sy *Syncer) readSketchAnswer(ctx context.Context, rd *bufio.Reader, room s
 				return err
 			}
 			if keys += len(ks); keys > held {
-				return fmt.Errorf("%w: wants more keys than the room holds", protocol.ErrFrame)
+				return fmt.Errorf("%w: %w: wants more keys than the room holds", protocol.ErrFrame, errLimit)
 			}
 			for _, k := range ks {
 				wanted = append(wanted, idx.lookup(k)...)
@@ -169,9 +169,9 @@ func (sy *Syncer) readSketchAnswer(ctx context.Context, rd *bufio.Reader, room s
 			case sketch.KindDecoded:
 				return errPhaseDone
 			}
-			return fmt.Errorf("%w: sketch message of kind %d in an answer", protocol.ErrFrame, m.Kind)
+			return fmt.Errorf("%w: %w: sketch message of kind %d in an answer", protocol.ErrFrame, errUnexpected, m.Kind)
 		}
-		return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
+		return fmt.Errorf("%w: %w: type %d", protocol.ErrFrame, errUnexpected, t)
 	})
 	return retry, idx.inHistoryOrder(wanted), err
 }
@@ -200,17 +200,17 @@ type sketchAnswer struct {
 // answer handles one Table message.
 func (a *sketchAnswer) answer(ctx context.Context, w *bufio.Writer, payload []byte, sp *syncProgress) error {
 	if a.answered {
-		return fmt.Errorf("%w: table after the answer", protocol.ErrFrame)
+		return fmt.Errorf("%w: %w: table after the answer", protocol.ErrFrame, errUnexpected)
 	}
 	if a.tables++; a.tables > maxSketchTables {
-		return fmt.Errorf("%w: more than %d tables", protocol.ErrFrame, maxSketchTables)
+		return fmt.Errorf("%w: %w: more than %d tables", protocol.ErrFrame, errLimit, maxSketchTables)
 	}
 	m, err := sketch.Decode(payload)
 	if err != nil {
 		return fmt.Errorf("%w: %w", protocol.ErrFrame, err)
 	}
 	if m.Kind != sketch.KindTable {
-		return fmt.Errorf("%w: sketch message of kind %d from the initiator", protocol.ErrFrame, m.Kind)
+		return fmt.Errorf("%w: %w: sketch message of kind %d from the initiator", protocol.ErrFrame, errUnexpected, m.Kind)
 	}
 	if a.idx == nil || a.idx.seed != m.Table.Seed() {
 		a.idx = newKeyIndex(m.Table.Seed(), a.items)

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerchat/peerchat/node/internal/abuse"
+	"github.com/peerchat/peerchat/node/internal/intake"
 	"github.com/peerchat/peerchat/node/store"
 	"github.com/peerchat/peerchat/protocol"
 	"github.com/peerchat/peerchat/protocol/reconcile"
@@ -56,6 +57,17 @@ func (sy *Syncer) reconcileWith(ctx context.Context, room string, p peer.ID, sp 
 	}
 	rd := bufio.NewReader(s)
 	w := bufio.NewWriter(s)
+	if err := sy.initiate(ctx, s, rd, w, room, sp); err != nil {
+		refuse(s, w, err)
+		return err
+	}
+	sy.cfg.Synced(ctx, room)
+	return nil
+}
+
+// initiate is the initiator's exchange on an open stream, from its Hello
+// to the responder's Done.
+func (sy *Syncer) initiate(ctx context.Context, s network.Stream, rd *bufio.Reader, w *bufio.Writer, room string, sp *syncProgress) error {
 	if err := protocol.WriteFrame(w, protocol.FrameHello, protocol.EncodeHello(protocol.Hello{Room: room, Horizon: sy.cfg.Horizon(room)})); err != nil {
 		return err
 	}
@@ -76,15 +88,9 @@ func (sy *Syncer) reconcileWith(ctx context.Context, room string, p peer.ID, sp 
 	}
 	defer release()
 	if s.Protocol() == protocol.SyncSketchProtocol {
-		err = sy.reconcileSketch(ctx, rd, w, room, items, sp)
-	} else {
-		err = sy.reconcileRanges(ctx, rd, w, room, items, sp)
+		return sy.reconcileSketch(ctx, rd, w, room, items, sp)
 	}
-	if err != nil {
-		return err
-	}
-	sy.cfg.Synced(ctx, room)
-	return nil
+	return sy.reconcileRanges(ctx, rd, w, room, items, sp)
 }
 
 // reconcileRanges runs range-based reconciliation (the whole of 1.0.0
@@ -99,7 +105,7 @@ func (sy *Syncer) reconcileRanges(ctx context.Context, rd *bufio.Reader, w *bufi
 	}
 	for msg != nil {
 		if in.Rounds() > maxSyncRounds {
-			return fmt.Errorf("reconciliation did not converge in %d rounds", maxSyncRounds)
+			return fmt.Errorf("%w: reconciliation did not converge in %d rounds", errLimit, maxSyncRounds)
 		}
 		if err := protocol.WriteFrame(w, protocol.FrameReconcile, msg); err != nil {
 			return err
@@ -182,17 +188,17 @@ func (sy *Syncer) serve(s network.Stream) {
 	}
 	payload, err := expectFrame(rd, protocol.FrameHello)
 	if err != nil {
-		s.Reset()
+		refuse(s, w, err)
 		return
 	}
 	hello, err := protocol.DecodeHello(payload)
 	if err != nil {
-		s.Reset()
+		refuse(s, w, err)
 		return
 	}
 	room := hello.Room
 	if err := sy.rooms.Joined(room); err != nil {
-		fail("room not joined")
+		fail(protocol.ReasonRoomNotJoined)
 		return
 	}
 	protocol.WriteFrame(w, protocol.FrameHello, protocol.EncodeHello(protocol.Hello{Room: room, Horizon: sy.cfg.Horizon(room)}))
@@ -207,7 +213,7 @@ func (sy *Syncer) serve(s network.Stream) {
 	sp.finish(ctx, err)
 	if err != nil {
 		sy.log.Debug("serve sync", "room", room, "peer", s.Conn().RemotePeer(), "err", err)
-		s.Reset()
+		refuse(s, w, err)
 		return
 	}
 	sy.cfg.Synced(ctx, room)
@@ -220,7 +226,7 @@ func (sy *Syncer) serve(s network.Stream) {
 func (sy *Syncer) answerSync(ctx context.Context, room string, peerHorizon uint64, sketched bool, rd *bufio.Reader, w *bufio.Writer, sp *syncProgress) error {
 	items, release, err := sy.syncItems(ctx, room, peerHorizon)
 	if err != nil {
-		protocol.WriteFrame(w, protocol.FrameError, []byte("store unavailable"))
+		protocol.WriteFrame(w, protocol.FrameError, []byte(protocol.ReasonStoreUnavailable))
 		w.Flush()
 		return err
 	}
@@ -240,7 +246,7 @@ func (sy *Syncer) answerSync(ctx context.Context, room string, peerHorizon uint6
 		if sk != nil && sk.answered {
 			// The answer to a table that peeled settled everything; only
 			// the initiator's envelopes and Done may follow.
-			return fmt.Errorf("%w: type %d after the sketch answer", protocol.ErrFrame, t)
+			return fmt.Errorf("%w: %w: type %d after the sketch answer", protocol.ErrFrame, errUnexpected, t)
 		}
 		switch t {
 		case protocol.FrameSketch:
@@ -263,12 +269,12 @@ func (sy *Syncer) answerSync(ctx context.Context, room string, peerHorizon uint6
 				return err
 			}
 			if len(wants)+len(ids) > len(items) {
-				return fmt.Errorf("%w: wants more envelopes than the room holds", protocol.ErrFrame)
+				return fmt.Errorf("%w: %w: wants more envelopes than the room holds", protocol.ErrFrame, errLimit)
 			}
 			wants = append(wants, ids...)
 			return nil
 		}
-		return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
+		return fmt.Errorf("%w: %w: type %d", protocol.ErrFrame, errUnexpected, t)
 	})
 	if err != nil {
 		return err
@@ -326,11 +332,14 @@ func (sy *Syncer) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room s
 				continue
 			}
 			rcv, err := sy.intake.Check(room, payload)
+			if intake.Ignorable(err) {
+				continue // counted; an older node may hold it honestly
+			}
 			if err != nil {
-				return err
+				return fmt.Errorf("%w: %w", errInvalidEnvelope, err)
 			}
 			if protocol.Ephemeral(rcv.Env.Kind) {
-				return fmt.Errorf("%w: %s signals are never synced", protocol.ErrFrame, rcv.Env.Kind)
+				return fmt.Errorf("%w: %w: %s signals are never synced", protocol.ErrFrame, errInvalidEnvelope, rcv.Env.Kind)
 			}
 			if rcv.Env.Kind == protocol.KindMessage && !sp.limit.Allow(rcv.Env.Author, rcv.Env.SentAt) {
 				sy.metrics.Reject("sync_over_rate")
@@ -347,7 +356,7 @@ func (sy *Syncer) receiveEnvelopes(ctx context.Context, rd *bufio.Reader, room s
 				return err
 			}
 		default:
-			return fmt.Errorf("%w: unexpected type %d", protocol.ErrFrame, t)
+			return fmt.Errorf("%w: %w: type %d", protocol.ErrFrame, errUnexpected, t)
 		}
 	}
 }
@@ -374,7 +383,7 @@ func expectFrame(rd *bufio.Reader, want protocol.FrameType) ([]byte, error) {
 		return nil, fmt.Errorf("peer refused sync: %s", payload)
 	}
 	if t != want {
-		return nil, fmt.Errorf("%w: got type %d, want %d", protocol.ErrFrame, t, want)
+		return nil, fmt.Errorf("%w: %w: got type %d, want %d", protocol.ErrFrame, errUnexpected, t, want)
 	}
 	return payload, nil
 }
