@@ -4,13 +4,27 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"path"
 )
 
 // webFiles is the web UI, embedded so that one binary carries everything
-// and the UI works with no internet.
+// and the UI works with no internet. Its JavaScript is ES modules served as
+// they are: there is no build step.
 //
 //go:embed web
 var webFiles embed.FS
+
+// webTypes are the Content-Types of the UI's files. They are set here, not
+// looked up: mime.TypeByExtension reads the system's tables, which on some
+// machines map .js to text/plain, and a browser refuses a module script
+// with a non-JavaScript type under nosniff.
+var webTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".png":  "image/png",
+	".svg":  "image/svg+xml",
+}
 
 func webHandler() http.Handler {
 	sub, err := fs.Sub(webFiles, "web")
@@ -22,6 +36,13 @@ func webHandler() http.Handler {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
+		name := path.Base(r.URL.Path)
+		if name == "/" || name == "." {
+			name = "index.html"
+		}
+		if t, ok := webTypes[path.Ext(name)]; ok {
+			w.Header().Set("Content-Type", t)
+		}
 		files.ServeHTTP(w, r)
 	})
 }

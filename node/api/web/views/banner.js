@@ -1,0 +1,34 @@
+// The connection banner at the top, and the sign-in notice that replaces
+// the app when the node does not know this browser.
+
+import { state } from "../lib/state.js";
+import { setConn, stopStream } from "../lib/stream.js";
+import { $ } from "../lib/util.js";
+
+const TEXT = {
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting…",
+  offline: "Offline: the node is not answering. Retrying…",
+  "signed-out": "Not signed in",
+};
+
+// renderBanner shows the connection's state and transport.
+export function renderBanner(s, transport) {
+  $("banner").dataset.state = s;
+  $("banner-text").textContent = TEXT[s];
+  const t = $("transport");
+  t.dataset.transport = transport;
+  t.textContent = transport === "websocket" ? "WebSocket" : transport === "long-polling" ? "long polling" : "";
+}
+
+// showSignIn stops everything and says how to sign in: the page cannot do
+// it by itself.
+export function showSignIn() {
+  if (state.signedOut) return;
+  state.signedOut = true;
+  stopStream();
+  setConn("signed-out", "");
+  $("app").hidden = true;
+  $("signin").hidden = false;
+}
