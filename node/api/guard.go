@@ -86,7 +86,7 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 || s.token == "" {
-		writeError(w, node.Errorf(node.CodeUnauthorized, "wrong or missing token in the link; use the link the node printed at start"))
+		s.fail(w, r, node.Errorf(node.CodeUnauthorized, "wrong or missing token in the link; use the link the node printed at start"))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{

@@ -28,7 +28,10 @@ const CommandTimeout = 30 * time.Second
 type Options struct {
 	// Token is the bearer token every request must carry. Required.
 	Token string
-	// Logger receives request failures. Nil means slog.Default().
+	// Logger receives the failures of the node's own making (internal
+	// errors, and unavailable ones such as a failing disk), each with the
+	// request id its client got, and the detail the client did not get.
+	// Nil means slog.Default().
 	Logger *slog.Logger
 	// AllowedHosts are extra Host header values to accept, such as a name
 	// the user put in /etc/hosts. The address the request arrived on, and
@@ -86,7 +89,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/events/ws", s.eventsWebSocket)
 	s.mux.HandleFunc("GET /v1/events/sse", s.eventsSSE)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		s.fail(w, r, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	s.ui.HandleFunc("GET /auth", s.login)
 	s.ui.Handle("GET /", webHandler())
@@ -96,12 +99,17 @@ func (s *Server) routes() {
 // UI's static files, checks the token for everything else, caps the body
 // and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer, JSON included, gets an id to match it to the log, and
+	// nosniff: a browser must never read an API answer as a page or a
+	// script.
+	w.Header().Set(RequestIDHeader, newRequestID())
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if !s.hostAllowed(r) {
-		writeError(w, node.Errorf(node.CodeForbidden, "Host %q is not this node's API address", r.Host))
+		s.fail(w, r, node.Errorf(node.CodeForbidden, "Host %q is not this node's API address", r.Host))
 		return
 	}
 	if !s.originAllowed(r) {
-		writeError(w, node.Errorf(node.CodeForbidden, "Origin %q may not use this API", r.Header.Get("Origin")))
+		s.fail(w, r, node.Errorf(node.CodeForbidden, "Origin %q may not use this API", r.Header.Get("Origin")))
 		return
 	}
 	if !strings.HasPrefix(r.URL.Path, "/v1/") {
@@ -110,7 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="peerchat"`)
-		writeError(w, node.Errorf(node.CodeUnauthorized, "missing or wrong API token: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
+		s.fail(w, r, node.Errorf(node.CodeUnauthorized, "missing or wrong API token: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
