@@ -121,7 +121,7 @@ func (b *browser) open(name string, a *apiNode) *uiPage {
 			b.mu.Unlock()
 		}
 	}()
-	if err := p.do(30*time.Second, chromedp.Navigate(a.srv.URL+"/auth?token="+testToken)); err != nil {
+	if err := p.do(30*time.Second, chromedp.Navigate(LoginURL(strings.TrimPrefix(a.srv.URL, "http://"), testToken))); err != nil {
 		b.t.Fatalf("%s: sign in: %v", name, err)
 	}
 	p.waitJS(15*time.Second, "the page to connect", `document.querySelector('[data-testid=connection]').dataset.state === 'connected'`)

@@ -218,7 +218,7 @@ func TestBrowserLongPollingFallback(t *testing.T) {
 
 	pb := b.open("bob", bob)
 	pb.waitJS(10*time.Second, "long polling", transportIs("long-polling"))
-	if st, err := eval[int](pb, `fetch('/v1/events/ws').then(r => r.status)`); err != nil || st != 503 {
+	if st, err := eval[int](pb, `fetch('/v1/events/ws', {headers: {Authorization: 'Bearer ' + localStorage.getItem('peerchat-session')}}).then(r => r.status)`); err != nil || st != 503 {
 		t.Fatalf("the WebSocket endpoint answered %d (%v), want 503", st, err)
 	}
 	pb.openRoom("lobby")

@@ -109,7 +109,9 @@ func (s *Server) eventsWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, node.Errorf(node.CodeUnavailable, "WebSocket is turned off on this server; use /v1/events/sse or long polling"))
 		return
 	}
-	conn, err := websocket.Accept(w, r, nil)
+	// A page offers its session as a subprotocol (see authorized); the
+	// answer names the plain one, as the handshake requires.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{WebSocketProtocol}})
 	if err != nil {
 		return // Accept has answered the client
 	}

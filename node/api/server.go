@@ -37,6 +37,9 @@ type Options struct {
 	// the user put in /etc/hosts. The address the request arrived on, and
 	// localhost on its port, are always accepted.
 	AllowedHosts []string
+	// SessionTTL is how long a browser session lasts unused; each use
+	// renews it. Zero means SessionTTL, a week.
+	SessionTTL time.Duration
 	// RefuseWebSocket makes the WebSocket endpoint answer 503, as a proxy
 	// that blocks WebSocket would. It exists to test the UI's fallback.
 	RefuseWebSocket bool
@@ -49,7 +52,9 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 	mux   *http.ServeMux // the API under /v1/, behind the token
-	ui    *http.ServeMux // the web UI and its sign-in link, open to the node's own origin
+	ui    *http.ServeMux // the web UI and its sign-in page, open to the node's own origin
+
+	sessions *sessions // the browsers signed in
 
 	allowedHosts []string
 }
@@ -59,7 +64,8 @@ func New(n *node.Node, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{node: n, token: opts.Token, opts: opts, log: opts.Logger, mux: http.NewServeMux(), ui: http.NewServeMux()}
+	s := &Server{node: n, token: opts.Token, opts: opts, log: opts.Logger, mux: http.NewServeMux(), ui: http.NewServeMux(),
+		sessions: newSessions(opts.SessionTTL)}
 	for _, h := range opts.AllowedHosts {
 		s.allowedHosts = append(s.allowedHosts, strings.ToLower(h))
 	}
@@ -85,19 +91,21 @@ func (s *Server) routes() {
 	cmd("GET /v1/rooms/{room}/members", s.getMembers)
 	cmd("PUT /v1/presence", s.putPresence)
 	cmd("GET /v1/sync", s.getSync)
+	cmd("DELETE /v1/session", s.signOut)
 	s.mux.HandleFunc("GET /v1/events", s.pollEvents)
 	s.mux.HandleFunc("GET /v1/events/ws", s.eventsWebSocket)
 	s.mux.HandleFunc("GET /v1/events/sse", s.eventsSSE)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	s.ui.HandleFunc("GET /auth", s.login)
+	s.ui.HandleFunc("GET /auth", s.authPage)
+	s.ui.HandleFunc("POST /auth", s.signIn)
 	s.ui.Handle("GET /", webHandler())
 }
 
 // ServeHTTP refuses foreign hosts and origins, lets anyone load the web
-// UI's static files, checks the token for everything else, caps the body
-// and dispatches.
+// UI's static files and sign-in page, checks the token or session for
+// everything else, caps the body and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every answer, JSON included, gets an id to match it to the log, and
 	// nosniff: a browser must never read an API answer as a page or a
@@ -118,7 +126,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="peerchat"`)
-		s.fail(w, r, node.Errorf(node.CodeUnauthorized, "missing or wrong API token: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
+		s.fail(w, r, node.Errorf(node.CodeUnauthorized, "missing or wrong API token, or an ended session: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)

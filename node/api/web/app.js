@@ -3,8 +3,8 @@
 // binary, so the UI works with no internet.
 //
 // It talks to the node's local API on the same origin. The sign-in link
-// the node prints sets an HttpOnly cookie, which authorizes every fetch,
-// WebSocket and long poll. Live updates come from the node's event log: the
+// the node prints opens auth.html, which exchanges the token for a session
+// (lib/session.js) that authorizes every fetch, WebSocket and long poll. Live updates come from the node's event log: the
 // page loads history, then follows the log from the node's last seq
 // (lib/stream.js), resuming from the last seq it handled.
 //
@@ -19,7 +19,7 @@ import { maybeMarkRead, setPresence } from "./lib/read.js";
 import { state } from "./lib/state.js";
 import { configureStream, conn, setConn, startWebSocket } from "./lib/stream.js";
 import { $, backoff, sleep } from "./lib/util.js";
-import { renderBanner, showSignIn } from "./views/banner.js";
+import { bindSignOut, renderBanner, showSignIn } from "./views/banner.js";
 import { bindComposer } from "./views/composer.js";
 import { bindDrawers } from "./views/drawers.js";
 import { loadPeers, refreshPeersSoon } from "./views/peers.js";
@@ -63,6 +63,7 @@ function bind() {
   bindComposer();
   bindRoom();
   bindDrawers();
+  bindSignOut();
   document.addEventListener("visibilitychange", () => {
     setPresence();
     maybeMarkRead();

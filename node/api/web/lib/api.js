@@ -1,6 +1,8 @@
 // The client of the node's local API. Every request goes to the same
-// origin; the sign-in cookie authorizes it, so no token is ever in
-// JavaScript's reach.
+// origin with the page's session as its bearer token (lib/session.js);
+// the API token itself is never kept by the page.
+
+import { loadSession } from "./session.js";
 
 export class APIError extends Error {
   constructor(status, code, message, retry) {
@@ -22,7 +24,9 @@ export function whenUnauthorized(fn) {
 // api sends one request and returns its JSON answer, or throws an
 // APIError: code "network" with retry set when the node did not answer.
 export async function api(method, path, body, { signal } = {}) {
-  const init = { method, headers: {}, cache: "no-store", credentials: "same-origin", signal };
+  const init = { method, headers: {}, cache: "no-store", credentials: "omit", signal };
+  const session = loadSession();
+  if (session) init.headers.Authorization = `Bearer ${session}`;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

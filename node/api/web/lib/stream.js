@@ -9,6 +9,7 @@
 // connection's state.
 
 import { api } from "./api.js";
+import { loadSession } from "./session.js";
 import { state } from "./state.js";
 import { backoff, sleep } from "./util.js";
 
@@ -73,7 +74,9 @@ export function startWebSocket({ probe = false } = {}) {
   if (!probe && conn.state !== "connected") setConn(conn.state === "connecting" ? "connecting" : "reconnecting", "websocket");
   let ws;
   try {
-    ws = new WebSocket(wsURL());
+    // A WebSocket cannot carry headers: the session goes as a
+    // subprotocol, which the node answers with the plain "peerchat".
+    ws = new WebSocket(wsURL(), ["peerchat", `peerchat-session.${loadSession()}`]);
   } catch {
     if (!probe) startPolling();
     return;
