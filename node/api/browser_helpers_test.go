@@ -106,6 +106,20 @@ func (b *browser) open(name string, a *apiNode) *uiPage {
 	b.t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	b.t.Cleanup(cancel)
+	return b.signInTab(ctx, name, a)
+}
+
+// openBeside signs a new tab in the browser context of p (the same
+// profile: cookies and storage shared) in to a's web UI.
+func (p *uiPage) openBeside(name string, a *apiNode) *uiPage {
+	p.t.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx)
+	p.t.Cleanup(cancel)
+	return p.b.signInTab(ctx, name, a)
+}
+
+func (b *browser) signInTab(ctx context.Context, name string, a *apiNode) *uiPage {
+	b.t.Helper()
 	p := &uiPage{t: b.t, b: b, name: name, ctx: ctx, node: a}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 760)); err != nil { // opens the tab
 		b.t.Fatalf("%s: open a tab: %v", name, err)

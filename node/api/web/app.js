@@ -14,7 +14,7 @@
 
 import { api, whenUnauthorized } from "./lib/api.js";
 import { handleEvent } from "./lib/events.js";
-import { shortID } from "./lib/format.js";
+import { isolate, shortID } from "./lib/format.js";
 import { maybeMarkRead, setPresence } from "./lib/read.js";
 import { state } from "./lib/state.js";
 import { configureStream, conn, setConn, startWebSocket } from "./lib/stream.js";
@@ -92,7 +92,7 @@ async function boot() {
   }
   state.me = node;
   state.seq = node.last_seq || 0;
-  $("me-name").textContent = node.name || shortID(node.peer_id);
+  isolate($("me-name")).textContent = node.name || shortID(node.peer_id);
   $("me-name").title = node.peer_id;
   $("app").hidden = false;
   try {

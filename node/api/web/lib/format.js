@@ -1,4 +1,19 @@
-// How IDs, times and dates read on screen.
+// How IDs, times, dates and user text read on screen.
+
+// bdi wraps a string someone else chose (a name, a room, a message) in a
+// <bdi>, which isolates its direction: bidi controls in it (U+202E and
+// friends) cannot reorder the page's own words around it.
+export function bdi(text) {
+  const e = document.createElement("bdi");
+  e.textContent = text;
+  return e;
+}
+
+// isolate marks an element that holds only user text the same way.
+export function isolate(el) {
+  el.dir = "auto";
+  return el;
+}
 
 export function shortID(id) {
   return id ? `${id.slice(0, 4)}…${id.slice(-6)}` : "?";

@@ -2,6 +2,7 @@
 // the messages still being sent, and the typing signal.
 
 import { api } from "../lib/api.js";
+import { isolate } from "../lib/format.js";
 import { pendingHere, state } from "../lib/state.js";
 import { $, backoff, enc, newID, sleep } from "../lib/util.js";
 import { addMessages, scrollToBottom } from "./messages.js";
@@ -28,7 +29,7 @@ function renderPending(p) {
   }
   const bubble = document.createElement("div");
   bubble.className = "bubble";
-  const text = document.createElement("span");
+  const text = isolate(document.createElement("span"));
   text.className = "text";
   text.dataset.testid = "message-text";
   text.textContent = p.text;

@@ -1,7 +1,7 @@
 // The members panel of the open room: who is online, away or offline.
 
 import { api } from "../lib/api.js";
-import { ago, shortID } from "../lib/format.js";
+import { ago, bdi, shortID } from "../lib/format.js";
 import { state } from "../lib/state.js";
 import { $, debounce, enc } from "../lib/util.js";
 import { applyMemberMarkers } from "./ticks.js";
@@ -57,7 +57,7 @@ export function renderMembers() {
     const name = document.createElement("span");
     name.className = "name";
     const me = state.me && m.peer_id === state.me.peer_id;
-    name.textContent = (m.name || shortID(m.peer_id)) + (me ? " (you)" : "");
+    name.append(bdi(m.name || shortID(m.peer_id)), me ? " (you)" : "");
     name.title = m.peer_id;
     const sub = document.createElement("span");
     sub.className = "sub";

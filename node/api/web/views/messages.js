@@ -1,7 +1,7 @@
 // The message list of the open room: messages in history order, grouped
 // by author and day.
 
-import { clock, dayLabel, sameDay, shortID } from "../lib/format.js";
+import { clock, dayLabel, isolate, sameDay, shortID } from "../lib/format.js";
 import { compareMsgs, isOwn, pendingHere, state } from "../lib/state.js";
 import { $ } from "../lib/util.js";
 import { assumeSent, paintTick } from "./ticks.js";
@@ -71,7 +71,7 @@ function renderMessage(m) {
   li.dataset.author = m.author;
   li.dataset.own = String(own);
   if (!own) {
-    const a = document.createElement("div");
+    const a = isolate(document.createElement("div"));
     a.className = "author";
     a.textContent = m.author_name || shortID(m.author);
     a.title = m.author;
@@ -79,7 +79,7 @@ function renderMessage(m) {
   }
   const bubble = document.createElement("div");
   bubble.className = "bubble";
-  const text = document.createElement("span");
+  const text = isolate(document.createElement("span"));
   text.className = "text";
   text.dataset.testid = "message-text";
   text.textContent = m.text;

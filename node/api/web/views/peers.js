@@ -1,7 +1,7 @@
 // The peers list in the sidebar: who this node is connected to, and how.
 
 import { api } from "../lib/api.js";
-import { shortID } from "../lib/format.js";
+import { isolate, shortID } from "../lib/format.js";
 import { state } from "../lib/state.js";
 import { $, debounce } from "../lib/util.js";
 
@@ -23,7 +23,7 @@ function renderPeers() {
     li.dataset.testid = "peer";
     li.dataset.peerId = p.peer_id;
     li.dataset.connection = p.connection;
-    const name = document.createElement("span");
+    const name = isolate(document.createElement("span"));
     name.className = "name";
     name.textContent = p.name || shortID(p.peer_id);
     name.title = [p.peer_id, ...(p.addrs || [])].join("\n");

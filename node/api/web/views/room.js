@@ -2,6 +2,7 @@
 // paging back, joining and leaving.
 
 import { api } from "../lib/api.js";
+import { bdi } from "../lib/format.js";
 import { maybeMarkRead } from "../lib/read.js";
 import { state } from "../lib/state.js";
 import { $, enc } from "../lib/util.js";
@@ -19,7 +20,7 @@ export async function openRoom(room) {
   clearMessages();
   state.more = false;
   state.members = [];
-  $("room-title").textContent = `# ${room}`;
+  $("room-title").replaceChildren("# ", bdi(room));
   $("composer").hidden = false;
   $("leave").hidden = false;
   $("no-room").hidden = true;

@@ -1,6 +1,7 @@
 // The rooms list in the sidebar, with unread counts.
 
 import { api } from "../lib/api.js";
+import { bdi } from "../lib/format.js";
 import { state } from "../lib/state.js";
 import { $, debounce } from "../lib/util.js";
 
@@ -36,7 +37,7 @@ export function renderRooms() {
     if (name === state.room) b.setAttribute("aria-current", "true");
     const n = document.createElement("span");
     n.className = "room-name";
-    n.textContent = `# ${name}`;
+    n.append("# ", bdi(name));
     b.append(n);
     if (r.unread > 0 && name !== state.room) {
       const u = document.createElement("span");

@@ -1,6 +1,6 @@
 // The "is typing…" line under the room's title.
 
-import { shortID } from "../lib/format.js";
+import { bdi, shortID } from "../lib/format.js";
 import { state } from "../lib/state.js";
 import { $ } from "../lib/util.js";
 
@@ -51,10 +51,9 @@ export function renderTyping() {
     return;
   }
   names.sort();
-  el.textContent =
-    names.length === 1 ? `${names[0]} is typing…`
-    : names.length === 2 ? `${names[0]} and ${names[1]} are typing…`
-    : `${names.length} people are typing…`;
+  if (names.length === 1) el.replaceChildren(bdi(names[0]), " is typing…");
+  else if (names.length === 2) el.replaceChildren(bdi(names[0]), " and ", bdi(names[1]), " are typing…");
+  else el.replaceChildren(`${names.length} people are typing…`);
   el.hidden = false;
   typingTimer = setTimeout(renderTyping, next - now + 20);
 }
