@@ -151,4 +151,23 @@ func TestBrowserSignOutEndsTheSessionOnTheNode(t *testing.T) {
 	}
 	p.waitJS(10*time.Second, "the sign-in notice after a reload", `!document.querySelector('[data-testid=signin]').hidden`)
 	p.screenshot("signed-out-after-sign-out")
+
+	// A wrong link says so and asks for the token; pasting it signs in,
+	// and the address bar never keeps a secret.
+	host := strings.TrimPrefix(a.srv.URL, "http://")
+	if err := p.do(10*time.Second, chromedp.Navigate(LoginURL(host, "wrong-token"))); err != nil {
+		t.Fatal(err)
+	}
+	p.waitJS(10*time.Second, "the wrong-token answer", `document.querySelector('[data-testid=auth-status]').textContent.includes('wrong token')
+		&& !document.querySelector('#auth-form').hidden && location.hash === ''`)
+	if err := p.do(10*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=auth-token]`), testToken),
+		chromedp.Click(chromedp.CSS(`#auth-form button`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	p.waitJS(10*time.Second, "signed in with the pasted token", transportIs("websocket"))
+	if href, err := eval[string](p, `location.href`); err != nil || strings.Contains(href, testToken) || strings.Contains(href, "auth") {
+		t.Errorf("after sign-in the address bar shows %q (%v)", href, err)
+	}
 }
