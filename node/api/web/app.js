@@ -15,15 +15,16 @@
 import { api, whenUnauthorized } from "./lib/api.js";
 import { handleEvent } from "./lib/events.js";
 import { isolate, shortID } from "./lib/format.js";
-import { maybeMarkRead, setPresence } from "./lib/read.js";
+import { setPresence } from "./lib/presence.js";
+import { maybeMarkRead } from "./lib/read.js";
 import { state } from "./lib/state.js";
 import { configureStream, conn, setConn, startWebSocket } from "./lib/stream.js";
-import { $, backoff, sleep } from "./lib/util.js";
+import { $, backoff, roomInHash, sleep } from "./lib/util.js";
 import { bindSignOut, renderBanner, showSignIn } from "./views/banner.js";
 import { bindComposer } from "./views/composer.js";
 import { bindDrawers } from "./views/drawers.js";
 import { loadPeers, refreshPeersSoon } from "./views/peers.js";
-import { renderMembers } from "./views/members.js";
+import { loadMembers, renderMembers } from "./views/members.js";
 import { bindRoom, openRoom, showNoRoom } from "./views/room.js";
 import { firstRoom, loadRooms, refreshRoomsSoon } from "./views/rooms.js";
 
@@ -73,8 +74,11 @@ function bind() {
     if (conn.state !== "connected" && !state.signedOut) startWebSocket();
   });
   setInterval(() => {
-    renderMembers(); // "last seen" times
-    if (!state.signedOut) loadPeers().catch(() => {});
+    if (state.signedOut) return;
+    // Peers have no events of their own, and a member's arrival may have
+    // none either: reload both now and then ("last seen" times too).
+    loadPeers().catch(() => {});
+    loadMembers().catch(() => renderMembers());
   }, 15000);
 }
 
@@ -97,7 +101,7 @@ async function boot() {
   $("app").hidden = false;
   try {
     await loadRooms();
-    const wanted = decodeURIComponent(location.hash.slice(1));
+    const wanted = roomInHash();
     const first = state.rooms.has(wanted) ? wanted : firstRoom();
     if (first) await openRoom(first);
     else showNoRoom();

@@ -3,7 +3,7 @@
 
 import { isOwn, state } from "./state.js";
 import { maybeMarkRead } from "./read.js";
-import { confirmPending } from "../views/composer.js";
+import { confirmPending } from "../views/pending.js";
 import { onPresence, refreshMembersSoon } from "../views/members.js";
 import { addMessages } from "../views/messages.js";
 import { refreshPeersSoon } from "../views/peers.js";
@@ -33,7 +33,17 @@ export function handleEvent(ev) {
     case "message.status":
       setStatus(ev.id, ev.status, ev);
       break;
+    case "sync":
+      // A peer that joins a room syncs with its members at once. If it
+      // was online already (in another room), no presence event says it
+      // joined this one: this sync is the first sign.
+      if (ev.room === state.room && ev.sync && !isMember(ev.sync.peer_id)) refreshMembersSoon();
+      break;
   }
+}
+
+function isMember(peerID) {
+  return state.members.some((m) => m.peer_id === peerID);
 }
 
 function onMessage(m) {
@@ -42,6 +52,7 @@ function onMessage(m) {
     if (m.client_msg_id && state.pending.has(m.client_msg_id)) confirmPending(state.pending.get(m.client_msg_id), m);
   } else {
     clearTyping(m.room, m.author);
+    if (m.room === state.room && !isMember(m.author)) refreshMembersSoon();
   }
   if (m.room === state.room) addMessages([m]);
   if (!state.rooms.has(m.room) || !isOwn(m)) refreshRoomsSoon();

@@ -1,5 +1,4 @@
-// What the page tells the node about its user: how far they have read the
-// open room, and whether they are looking at the page.
+// How far the user has read the open room, as the page tells the node.
 
 import { isOwn, state } from "./state.js";
 import { api } from "./api.js";
@@ -27,16 +26,4 @@ export function maybeMarkRead() {
     .catch(() => {
       if (state.readPosted.get(room) === newest.id) state.readPosted.delete(room);
     });
-}
-
-let presenceSent = "";
-
-// setPresence reports online while the page is visible, away otherwise.
-export function setPresence() {
-  const status = document.visibilityState === "visible" ? "online" : "away";
-  if (status === presenceSent) return;
-  presenceSent = status;
-  api("PUT", "/v1/presence", { status }).catch(() => {
-    presenceSent = "";
-  });
 }

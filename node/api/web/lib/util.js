@@ -17,6 +17,16 @@ export function newID() {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
+// roomInHash is the room the address's #fragment names, or "" when it
+// names none or is malformed (a lone % makes decodeURIComponent throw).
+export function roomInHash() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch {
+    return "";
+  }
+}
+
 // debounce returns fn delayed until calls stop for ms.
 export function debounce(fn, ms) {
   let t = null;

@@ -1,113 +1,15 @@
-// The composer: writing, sending (with retries that never duplicate),
-// the messages still being sent, and the typing signal.
+// The composer: writing, the typing signal, and handing a text to
+// views/pending.js to send. A text the node cannot take stays here, to be
+// edited: one over the length limit is never sent, and one the node
+// refuses for good comes back.
 
 import { api } from "../lib/api.js";
-import { isolate } from "../lib/format.js";
-import { pendingHere, state } from "../lib/state.js";
-import { $, backoff, enc, newID, sleep } from "../lib/util.js";
-import { addMessages, scrollToBottom } from "./messages.js";
-import { assumeSent, paintTick } from "./ticks.js";
+import { state } from "../lib/state.js";
+import { $, enc } from "../lib/util.js";
+import { sendMessage, whenRefused } from "./pending.js";
 
-// renderPendingAll redraws the open room's pending messages at the end of
-// the list.
-export function renderPendingAll() {
-  for (const li of document.querySelectorAll("li[data-pending]")) li.remove();
-  for (const p of pendingHere()) renderPending(p);
-}
-
-function renderPending(p) {
-  let li = document.querySelector(`li[data-client-id="${CSS.escape(p.cid)}"]`);
-  if (p.room !== state.room) return;
-  if (!li) {
-    li = document.createElement("li");
-    li.className = "msg own pending";
-    li.dataset.testid = "message";
-    li.dataset.pending = "true";
-    li.dataset.own = "true";
-    li.dataset.clientId = p.cid;
-    $("message-list").append(li);
-  }
-  const bubble = document.createElement("div");
-  bubble.className = "bubble";
-  const text = isolate(document.createElement("span"));
-  text.className = "text";
-  text.dataset.testid = "message-text";
-  text.textContent = p.text;
-  const meta = document.createElement("span");
-  meta.className = "meta";
-  if (p.state === "failed") {
-    const err = document.createElement("span");
-    err.className = "failed";
-    err.textContent = `Not sent: ${p.error}`;
-    const retry = document.createElement("button");
-    retry.type = "button";
-    retry.className = "text-button";
-    retry.dataset.testid = "retry";
-    retry.textContent = "Retry";
-    retry.addEventListener("click", () => {
-      p.state = "sending";
-      renderPending(p);
-      deliver(p);
-    });
-    const drop = document.createElement("button");
-    drop.type = "button";
-    drop.className = "text-button";
-    drop.textContent = "Discard";
-    drop.addEventListener("click", () => {
-      state.pending.delete(p.cid);
-      li.remove();
-    });
-    meta.append(err, retry, drop);
-  } else {
-    const tick = document.createElement("span");
-    tick.className = "tick";
-    tick.dataset.testid = "tick";
-    paintTick(tick, { status: "pending" });
-    meta.append(tick);
-  }
-  bubble.append(text, meta);
-  li.replaceChildren(bubble);
-}
-
-function sendMessage(text) {
-  const p = { cid: newID(), room: state.room, text, state: "sending", error: "" };
-  state.pending.set(p.cid, p);
-  renderPending(p);
-  $("empty").hidden = true;
-  scrollToBottom();
-  deliver(p);
-}
-
-// deliver posts a pending message, retrying with the same client_msg_id so
-// that a retry after a lost answer never makes a duplicate.
-async function deliver(p) {
-  for (let attempt = 0; state.pending.get(p.cid) === p && p.state === "sending"; attempt++) {
-    try {
-      const data = await api("POST", `/v1/rooms/${enc(p.room)}/messages`, { text: p.text, client_msg_id: p.cid });
-      confirmPending(p, data.message);
-      return;
-    } catch (err) {
-      if (state.pending.get(p.cid) !== p) return; // the event confirmed it
-      if (!err.retry || attempt >= 8) {
-        p.state = "failed";
-        p.error = err.message;
-        renderPending(p);
-        return;
-      }
-      await sleep(backoff(attempt));
-    }
-  }
-}
-
-// confirmPending replaces a pending message with the stored one, whether
-// the POST's answer or the event stream brought it first.
-export function confirmPending(p, m) {
-  if (state.pending.get(p.cid) !== p) return;
-  state.pending.delete(p.cid);
-  document.querySelector(`li[data-client-id="${CSS.escape(p.cid)}"]`)?.remove();
-  assumeSent(m.id);
-  if (m.room === state.room) addMessages([m]);
-}
+// MAX_TEXT is the node's limit, in characters (code points).
+const MAX_TEXT = 16000;
 
 // Typing: the node sends at most one signal every 2 s and drops the rest,
 // so the page pings at most once a second while there is text, with a
@@ -141,27 +43,58 @@ function pingTyping() {
     .catch(() => {});
 }
 
+// autosize fits the composer to its text, up to 160 px. Its box sizing
+// is border-box, so the height set must count the borders, which
+// scrollHeight leaves out: without them an empty composer scrolls.
 function autosize() {
   const ta = $("text");
   ta.style.height = "auto";
-  ta.style.height = `${Math.min(ta.scrollHeight, 160)}px`;
+  const borders = ta.offsetHeight - ta.clientHeight;
+  ta.style.height = `${Math.min(ta.scrollHeight + borders, 160)}px`;
 }
+
+let errorTimer = null;
 
 // alertError shows an error under the composer for a few seconds.
 export function alertError(err) {
   const el = $("send-error");
   el.textContent = err.message;
   el.hidden = false;
-  setTimeout(() => (el.hidden = true), 5000);
+  clearTimeout(errorTimer);
+  errorTimer = setTimeout(() => (el.hidden = true), 5000);
+}
+
+// showSendError shows why a text was not sent until the user edits it.
+function showSendError(message) {
+  clearTimeout(errorTimer);
+  const el = $("send-error");
+  el.textContent = `Not sent: ${message}`;
+  el.hidden = false;
+}
+
+function takeBack(text, err) {
+  const ta = $("text");
+  if (ta.value.trim()) return false;
+  ta.value = text;
+  autosize();
+  showSendError(err.message);
+  return true;
 }
 
 // bindComposer sends on submit and on Enter (Shift+Enter is a new line).
 export function bindComposer() {
+  whenRefused(takeBack);
   $("composer").addEventListener("submit", (e) => {
     e.preventDefault();
     const ta = $("text");
     const text = ta.value.trim();
     if (!text || !state.room) return;
+    const length = [...text].length;
+    if (length > MAX_TEXT) {
+      showSendError(`the message is ${length.toLocaleString("en")} characters; the limit is ${MAX_TEXT.toLocaleString("en")}`);
+      return;
+    }
+    $("send-error").hidden = true;
     ta.value = "";
     autosize();
     clearTimeout(typingPing.timer);
@@ -177,5 +110,7 @@ export function bindComposer() {
   ta.addEventListener("input", () => {
     autosize();
     onComposerInput();
+    if (!$("send-error").textContent.startsWith("Not sent")) return;
+    $("send-error").hidden = true; // the user edits what was refused
   });
 }

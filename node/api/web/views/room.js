@@ -5,8 +5,9 @@ import { api } from "../lib/api.js";
 import { bdi } from "../lib/format.js";
 import { maybeMarkRead } from "../lib/read.js";
 import { state } from "../lib/state.js";
-import { $, enc } from "../lib/util.js";
-import { alertError, renderPendingAll } from "./composer.js";
+import { $, enc, roomInHash } from "../lib/util.js";
+import { alertError } from "./composer.js";
+import { renderPendingAll } from "./pending.js";
 import { closeDrawers } from "./drawers.js";
 import { renderMembers } from "./members.js";
 import { addMessages, clearMessages, scrollToBottom } from "./messages.js";
@@ -86,6 +87,26 @@ async function loadOlder() {
   }
 }
 
+const ROOM_RULE = "room names are 1 to 64 characters of letters, digits, '-', '_' and '.'";
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+// roomNameProblem says what is wrong with a room name, as a list of
+// strings and nodes for the error line (the bad character isolated and
+// spelled out, since it may be invisible or a bidi control), or null. It
+// counts characters as a reader does, where the node's own message
+// counts bytes.
+function roomNameProblem(name) {
+  const chars = [...graphemes.segment(name)].map((s) => s.segment);
+  if (chars.length === 0 || chars.length > 64) return [`${ROOM_RULE}: got ${chars.length} characters`];
+  const bad = chars.find((c) => !/^[A-Za-z0-9._-]$/.test(c));
+  if (bad) {
+    const code = [...bad].map((c) => `U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`).join(" ");
+    return [`${ROOM_RULE}: '`, bdi(bad), `' (${code}) is not allowed`];
+  }
+  if (name === "." || name === "..") return [`${ROOM_RULE}: '${name}' is reserved`];
+  return null;
+}
+
 async function joinRoom(name) {
   await api("PUT", `/v1/rooms/${enc(name)}`);
   await loadRooms();
@@ -117,6 +138,12 @@ export function bindRoom() {
     const name = input.value.trim().replace(/^#/, "");
     const errEl = $("join-error");
     errEl.hidden = true;
+    const problem = roomNameProblem(name);
+    if (problem) {
+      errEl.replaceChildren(...problem);
+      errEl.hidden = false;
+      return;
+    }
     try {
       await joinRoom(name);
       input.value = "";
@@ -134,7 +161,7 @@ export function bindRoom() {
     maybeMarkRead();
   }, { passive: true });
   window.addEventListener("hashchange", () => {
-    const room = decodeURIComponent(location.hash.slice(1));
+    const room = roomInHash();
     if (room && room !== state.room && state.rooms.has(room)) openRoom(room);
   });
 }
