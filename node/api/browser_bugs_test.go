@@ -119,6 +119,11 @@ func TestBrowserAVeryLongDisplayNameDoesNotWidenThePage(t *testing.T) {
 		t.Fatalf("with a 3,000-character name the page is %d px wide in a %d px window, its messages %d px in %d (%v)",
 			w["page"], w["window"], w["messages"], w["messagesBox"], err)
 	}
+	// The name is cut short on the typing line, so that its sentence shows.
+	if ok, err := eval[bool](p, `(() => { const e = document.querySelector('[data-testid=typing]');
+		return e.textContent.endsWith('is typing…') && e.scrollWidth <= e.clientWidth })()`); err != nil || !ok {
+		t.Errorf("the typing line does not show \"is typing…\" whole (%v)", err)
+	}
 	p.screenshot("ada-long-name")
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,8 +21,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// updateUIPNG makes the browser tests write the screenshot that README.md
-// shows: go test ./node/api -run TestBrowserChat -update-ui-png
+// updateUIPNG makes the browser tests write the screenshots in docs/:
+// ui.png (1280 px wide, which README.md shows) and ui-phone.png (390 px):
+// go test ./node/api -run TestBrowserChat -update-ui-png
 var updateUIPNG = flag.Bool("update-ui-png", false, "write docs/ui.png from the browser test's screenshot")
 
 // chromiumPath finds Debian's chromium. The browser tests fail (never
@@ -288,6 +290,21 @@ func (a *apiNode) crash() {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// updateDocsPNG copies a screenshot to docs/name.
+func updateDocsPNG(t *testing.T, shot, name string) {
+	t.Helper()
+	if shot == "" {
+		return
+	}
+	_, file, _, _ := runtime.Caller(0)
+	dst := filepath.Join(filepath.Dir(file), "..", "..", "docs", name)
+	if err := copyFile(shot, dst); err != nil {
+		t.Errorf("update docs/%s: %v", name, err)
+		return
+	}
+	t.Logf("wrote %s", dst)
 }
 
 // copyFile copies a file, for docs/ui.png.

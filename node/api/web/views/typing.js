@@ -24,6 +24,13 @@ export function clearTyping(room, peer) {
   if (m && m.delete(peer)) renderTyping();
 }
 
+// clip shortens a name for the typing line, so that a long one still
+// leaves room for "is typing…".
+function clip(name) {
+  const chars = [...(name || "")];
+  return chars.length > 32 ? `${chars.slice(0, 32).join("")}…` : name;
+}
+
 let typingTimer = null;
 
 // renderTyping shows who types in the open room, and redraws itself when
@@ -41,7 +48,7 @@ export function renderTyping() {
         room.delete(peer);
         continue;
       }
-      names.push(t.name || shortID(peer));
+      names.push(clip(t.name) || shortID(peer));
       next = Math.min(next, t.until);
     }
   }
