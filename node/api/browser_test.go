@@ -262,7 +262,7 @@ func TestBrowserLongPollingFallback(t *testing.T) {
 	pb.screenshot("bob-long-polling")
 }
 
-// TestBrowserHistoryAndSignIn: a page without the sign-in cookie says to
+// TestBrowserHistoryAndSignIn: a page without a session says to
 // open the node's link; a signed-in page shows the newest 50 messages and
 // pages back through the rest, in order, by button and by scrolling.
 func TestBrowserHistoryAndSignIn(t *testing.T) {
@@ -276,7 +276,7 @@ func TestBrowserHistoryAndSignIn(t *testing.T) {
 		carol.send("lobby", want[i-1], "")
 	}
 
-	// No cookie: the page asks for the link.
+	// No session: the page asks for the link.
 	anon, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
 	pn := &uiPage{t: t, b: b, name: "no-cookie", ctx: anon, node: carol}

@@ -7,7 +7,7 @@
 import { api } from "./api.js";
 import { newID } from "./util.js";
 
-const ASK_WAIT = 250; // ms a hidden tab waits for a visible one to answer
+const ASK_WAIT = 500; // ms a hidden tab waits for a visible one to answer
 
 const tab = newID();
 const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("peerchat-presence") : null;
