@@ -193,6 +193,7 @@ func TestEveryAnswerCarriesNosniffAndARequestID(t *testing.T) {
 		{"the UI page", "/", "", "", 200},
 		{"a UI module", "/app.js", "", "", 200},
 		{"missing UI file", "/nope.js", "", "", 404},
+		{"a UI folder", "/lib/", "", "", 404},
 	}
 	for _, c := range cases {
 		req, _ := http.NewRequest("GET", a.srv.URL+c.path, nil)

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strings"
 )
 
 // webFiles is the web UI, embedded so that one binary carries everything
@@ -46,6 +47,10 @@ func webHandler() http.Handler {
 	files := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setUIHeaders(w)
+		if r.URL.Path != "/" && strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no listing of the UI's folders
+			return
+		}
 		name := path.Base(r.URL.Path)
 		if name == "/" || name == "." {
 			name = "index.html"
