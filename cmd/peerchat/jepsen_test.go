@@ -2,7 +2,8 @@ package main
 
 // A Jepsen-style check from the outside: three node processes, clients
 // posting with client ids and retrying over the documented HTTP API, a
-// random node killed with SIGKILL and restarted every 2 to 5 seconds, and
+// random node killed with SIGKILL every 2 to 5 seconds and restarted after
+// up to a second, and
 // resuming event readers on every transport. After the nodes converge it
 // classifies what went wrong, if anything; docs/reliability.md reports
 // its numbers.
@@ -178,7 +179,8 @@ func (c *jepsenClient) post(client *http.Client, body []byte) (int, []byte, time
 
 // TestJepsenKill9WithResumingReadersLosesAndRepeatsNothing runs three
 // nodes under clients that send with client ids and retries, kills a
-// random node with SIGKILL and restarts it every 2 to 5 seconds, and
+// random node with SIGKILL every 2 to 5 seconds and restarts it within a
+// second, and
 // follows every node's event log with a resuming reader on each
 // transport. Once the kills stop and the nodes converge, it counts
 // acknowledged messages lost, messages stored twice, unexpected messages,
@@ -254,6 +256,9 @@ func TestJepsenKill9WithResumingReadersLosesAndRepeatsNothing(t *testing.T) {
 		killed := time.Now()
 		n.p.kill()
 		kills++
+		// Down for up to a second: its clients meet refused connections
+		// and retry, its readers redial, and the others move on without it.
+		<-time.After(time.Duration(rng.Int64N(int64(time.Second))))
 		n.start(t, nodes)
 		lastRestart = time.Now()
 		down += lastRestart.Sub(killed)
