@@ -185,8 +185,8 @@ func TestAfterACrashNoSeqIsReusedAndAResumingReaderSeesEachMessageOnce(t *testin
 	k := key(t)
 	for round := range 5 {
 		fs := vfs.NewCrashableMem()
-		opts := Options{MinFreeBytes: -1, fs: fs}
-		s, err := Open("/store", opts)
+		opts := Options{MinFreeBytes: -1}
+		s, err := open("/store", opts, fs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +230,7 @@ func TestAfterACrashNoSeqIsReusedAndAResumingReaderSeesEachMessageOnce(t *testin
 		<-readerDone
 		s.Close()
 
-		s, err = Open("/store", Options{MinFreeBytes: -1, fs: clone})
+		s, err = open("/store", Options{MinFreeBytes: -1}, clone)
 		if err != nil {
 			t.Fatalf("round %d: reopen after the crash: %v", round, err)
 		}

@@ -35,10 +35,6 @@ type Options struct {
 	// as fatal and ends the process, so the store stops well before the
 	// disk does. Zero means 64 MiB; negative turns the check off.
 	MinFreeBytes int64
-
-	// fs, when set by a test, is the file system Pebble uses instead of
-	// the disk, such as a MemFS that can simulate a crash.
-	fs vfs.FS
 }
 
 // Store is a node's durable state. It is safe for concurrent use.
@@ -77,7 +73,11 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the store in dir.
-func Open(dir string, opts Options) (*Store, error) {
+func Open(dir string, opts Options) (*Store, error) { return open(dir, opts, nil) }
+
+// open is Open on the file system fs, or the disk when fs is nil; tests
+// give a MemFS that can simulate a crash.
+func open(dir string, opts Options, fs vfs.FS) (*Store, error) {
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = 100_000
 	}
@@ -91,8 +91,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	// an explicit WAL flush (syncWAL), so that batches nobody waits for
 	// can share a flush made beside the committer (see flushLoop).
 	dsOpts := []pebbleds.Option{pebbleds.WithPebbleWriteOptions(pebble.NoSync)}
-	if opts.fs != nil {
-		dsOpts = append(dsOpts, pebbleds.WithPebbleOpts(&pebble.Options{FS: opts.fs}))
+	if fs != nil {
+		dsOpts = append(dsOpts, pebbleds.WithPebbleOpts(&pebble.Options{FS: fs}))
 	}
 	db, err := pebbleds.NewDatastore(dir, dsOpts...)
 	if err != nil {
