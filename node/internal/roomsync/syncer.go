@@ -249,3 +249,10 @@ func (sy *Syncer) syncPeriodically(ctx context.Context) {
 		}
 	}
 }
+
+// LockForTest holds the syncer's lock until unlock is called, for tests
+// that prove nothing on gossipsub's event loop waits for it.
+func (sy *Syncer) LockForTest() (unlock func()) {
+	sy.mu.Lock()
+	return sy.mu.Unlock
+}
