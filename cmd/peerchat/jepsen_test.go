@@ -60,9 +60,7 @@ func TestJepsenKill9WithResumingReadersLosesAndRepeatsNothing(t *testing.T) {
 	if rep.Kills == 0 || rep.Acked == 0 {
 		t.Errorf("the run had %d kills and %d acknowledged sends; it proves nothing", rep.Kills, rep.Acked)
 	}
-	if n := len(rep.Unanswered); n > 0 {
-		t.Errorf("%d sends were never acknowledged, such as %v", n, rep.Unanswered[:min(5, n)])
-	}
+	// Failures lists every class, sends never acknowledged among them.
 	for _, f := range rep.Failures() {
 		if f.Count != 0 {
 			t.Errorf("%d %s, want 0", f.Count, f.What)

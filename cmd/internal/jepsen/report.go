@@ -121,6 +121,9 @@ func (r *Report) addSends(book *sendBook) {
 	r.Attempted, r.Acked = len(book.attempted), len(book.acked)
 	r.Retries, r.RateLimited, r.Resent = book.retries, book.rateLimited, book.resent
 	r.Unanswered = slices.Clone(book.unanswered)
+	for _, cid := range r.Unanswered {
+		r.example("send %s was never acknowledged", cid)
+	}
 }
 
 // classify compares what the clients did, what the nodes hold (histories
