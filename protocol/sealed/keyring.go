@@ -130,45 +130,51 @@ func (k *Keyring) AdmitEpoch(e *protocol.Envelope) (Adoption, error) {
 		return a, err
 	}
 	keys := DeriveEpoch(k.chain.room, r.Number, secret)
-	if keys.ID != r.ID || subtle.ConstantTimeCompare(keys.WritePub, r.WritePub) != 1 {
-		return a, fmt.Errorf("%w: epoch %d", ErrForgedEpoch, r.Number)
-	}
-	var state *State
-	if len(r.State) > 0 {
-		if state, err = openState(keys, r.State); err != nil {
-			return a, err
-		}
+	if err := k.adopt(r, keys); err != nil {
+		return a, err
 	}
 	for _, h := range history {
 		k.Learn(h.Secret)
 	}
 	k.adoptKnownEarlier()
-	k.held[r.ID] = keys
-	if state != nil {
+	a.Held = true
+	return a, nil
+}
+
+// adopt installs the keys of admitted epoch r, which derive its
+// published ID and write key, after opening its state (ErrForgedEpoch
+// when it does not open) and recording the removals it lists.
+func (k *Keyring) adopt(r *Record, keys *EpochKeys) error {
+	if keys.ID != r.ID || subtle.ConstantTimeCompare(keys.WritePub, r.WritePub) != 1 {
+		return fmt.Errorf("%w: epoch %d", ErrForgedEpoch, r.Number)
+	}
+	if len(r.State) > 0 {
+		state, err := openState(keys, r.State)
+		if err != nil {
+			return err
+		}
 		k.states[r.ID] = state
 		for _, rm := range state.Removed {
 			k.cutoffs[rm.Peer] = append(k.cutoffs[rm.Peer], cutoff{number: r.Number, lamport: rm.Cutoff})
 		}
 	}
+	k.held[r.ID] = keys
 	delete(k.known, r.ID)
-	a.Held = true
-	return a, nil
+	return nil
 }
 
 // adoptKnownEarlier adopts learned secrets of epochs already admitted (a
 // shared-history joiner learns them after the chain saw their records).
+// A secret that does not match its epoch is dropped.
 func (k *Keyring) adoptKnownEarlier() {
 	for id, secret := range k.known {
 		r, ok := k.chain.epochs[id]
 		if !ok {
 			continue
 		}
-		keys := DeriveEpoch(k.chain.room, r.Number, secret)
-		if subtle.ConstantTimeCompare(keys.WritePub, r.WritePub) != 1 {
-			continue
+		if err := k.adopt(r, DeriveEpoch(k.chain.room, r.Number, secret)); err != nil {
+			delete(k.known, id)
 		}
-		k.held[id] = keys
-		delete(k.known, id)
 	}
 }
 
