@@ -26,14 +26,14 @@ func paddedLen(n int) int {
 	return chunk * ((n-1)/chunk + 1)
 }
 
-// pad returns plaintext behind its two-byte big-endian length, followed
+// pad returns plaintext behind its two-byte little-endian length (the byte order of every fixed-width integer in peerchat), followed
 // by zeros up to paddedLen of length + 2.
 func pad(plaintext []byte) ([]byte, error) {
 	if len(plaintext) > MaxPlaintext {
 		return nil, fmt.Errorf("%w: plaintext of %d bytes, limit %d", ErrMalformed, len(plaintext), MaxPlaintext)
 	}
 	out := make([]byte, paddedLen(len(plaintext)+2))
-	binary.BigEndian.PutUint16(out, uint16(len(plaintext)))
+	binary.LittleEndian.PutUint16(out, uint16(len(plaintext)))
 	copy(out[2:], plaintext)
 	return out, nil
 }
@@ -44,7 +44,7 @@ func unpad(padded []byte) ([]byte, error) {
 	if len(padded) < 2 {
 		return nil, fmt.Errorf("%w: padded plaintext of %d bytes", ErrMalformed, len(padded))
 	}
-	n := int(binary.BigEndian.Uint16(padded))
+	n := int(binary.LittleEndian.Uint16(padded))
 	if n+2 > len(padded) || paddedLen(n+2) != len(padded) {
 		return nil, fmt.Errorf("%w: plaintext length %d in %d padded bytes", ErrMalformed, n, len(padded))
 	}
