@@ -57,80 +57,98 @@ func (c *Chain) Len() int { return len(c.epochs) }
 // Its errors wrap ErrUnknownParent (Ignore: sync may bring the parent) or
 // one of the Reject reasons.
 func (c *Chain) AdmitEpoch(e *protocol.Envelope) (r *Record, fresh bool, err error) {
-	if e.Kind != protocol.KindSealedEpoch {
-		return nil, false, fmt.Errorf("%w: %q is not an epoch", protocol.ErrKind, e.Kind)
-	}
-	if e.Room != c.room {
-		return nil, false, fmt.Errorf("%w: %q, expected %q", protocol.ErrWrongRoom, e.Room, c.room)
-	}
-	r, err = DecodeRecord(e.Body)
+	r, dup, err := c.checkEpoch(e)
 	if err != nil {
 		return nil, false, err
 	}
-	if r.Number == 0 {
-		return c.admitGenesis(r, e.Author)
-	}
-	if c.owner == "" {
-		return nil, false, fmt.Errorf("%w: epoch %d before the genesis", ErrUnknownParent, r.Number)
-	}
-	if e.Author != c.owner {
-		return nil, false, fmt.Errorf("%w: epoch %d by %s", ErrNotOwner, r.Number, e.Author)
-	}
-	parent, ok := c.epochs[r.Parent]
-	if !ok {
-		return nil, false, fmt.Errorf("%w: epoch %d names parent %s", ErrUnknownParent, r.Number, r.Parent)
-	}
-	if r.Number != parent.Number+1 {
-		return nil, false, fmt.Errorf("%w: epoch %d after epoch %d", ErrEpochNumber, r.Number, parent.Number)
-	}
-	return c.insert(r)
-}
-
-func (c *Chain) admitGenesis(r *Record, author peer.ID) (*Record, bool, error) {
-	switch r.Reason {
-	case ReasonGenesis:
-		if RoomName(author, r.Salt) != c.room {
-			return nil, false, fmt.Errorf("%w: salt and author %s do not hash to %s", ErrRoomBinding, author, c.room)
-		}
-	case ReasonDM:
-		if author != r.Parties[0] && author != r.Parties[1] {
-			return nil, false, fmt.Errorf("%w: direct-room genesis by %s, not a party", ErrNotOwner, author)
-		}
-		if dmRoomName(r.Parties[0], r.Parties[1], r.Salt) != c.room {
-			return nil, false, fmt.Errorf("%w: parties and salt do not hash to %s", ErrRoomBinding, c.room)
-		}
-	}
-	rec, fresh, err := c.insert(r)
-	if err != nil || !fresh {
-		return rec, fresh, err
-	}
-	if r.Reason == ReasonDM {
-		c.dm, c.owner = true, r.Parties[0]
-	} else {
-		c.owner = author
-	}
-	return rec, true, nil
-}
-
-// insert adds r unless its number is taken: by the same epoch (a copy, not
-// fresh) or by another (a fork: the first seen is kept, so that a node
-// never switches keys under its members' feet).
-func (c *Chain) insert(r *Record) (*Record, bool, error) {
-	if id, ok := c.byNumber[r.Number]; ok {
-		if id == r.ID {
-			return c.epochs[id], false, nil
-		}
-		return nil, false, fmt.Errorf("%w: epoch %d is %s, not %s", ErrFork, r.Number, id, r.ID)
-	}
-	if _, ok := c.epochs[r.ID]; ok {
-		return nil, false, fmt.Errorf("%w: epoch ID %s reused", ErrFork, r.ID)
+	if dup != nil {
+		return dup, false, nil
 	}
 	c.epochs[r.ID] = r
 	c.byNumber[r.Number] = r.ID
 	if c.head == nil || r.Number > c.head.Number {
 		c.head = r
 	}
+	switch {
+	case r.Reason == ReasonDM:
+		c.dm, c.owner = true, r.Parties[0]
+	case r.Number == 0:
+		c.owner = e.Author
+	}
 	return r, true, nil
+}
+
+// CheckEpoch is AdmitEpoch without the adding: what a gossip validator
+// asks before the envelope is stored. A copy of an admitted epoch passes.
+func (c *Chain) CheckEpoch(e *protocol.Envelope) (*Record, error) {
+	r, dup, err := c.checkEpoch(e)
+	if dup != nil {
+		return dup, nil
+	}
+	return r, err
+}
+
+// checkEpoch returns the record of e if it may be added, or the admitted
+// record it duplicates.
+func (c *Chain) checkEpoch(e *protocol.Envelope) (r, dup *Record, err error) {
+	if e.Kind != protocol.KindSealedEpoch {
+		return nil, nil, fmt.Errorf("%w: %q is not an epoch", protocol.ErrKind, e.Kind)
+	}
+	if e.Room != c.room {
+		return nil, nil, fmt.Errorf("%w: %q, expected %q", protocol.ErrWrongRoom, e.Room, c.room)
+	}
+	if r, err = DecodeRecord(e.Body); err != nil {
+		return nil, nil, err
+	}
+	if r.Number == 0 {
+		if err := c.checkGenesis(r, e.Author); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		if c.owner == "" {
+			return nil, nil, fmt.Errorf("%w: epoch %d before the genesis", ErrUnknownParent, r.Number)
+		}
+		if e.Author != c.owner {
+			return nil, nil, fmt.Errorf("%w: epoch %d by %s", ErrNotOwner, r.Number, e.Author)
+		}
+		parent, ok := c.epochs[r.Parent]
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: epoch %d names parent %s", ErrUnknownParent, r.Number, r.Parent)
+		}
+		if r.Number != parent.Number+1 {
+			return nil, nil, fmt.Errorf("%w: epoch %d after epoch %d", ErrEpochNumber, r.Number, parent.Number)
+		}
+	}
+	// One epoch per number: a copy is fine, another is a fork, and the
+	// first seen is kept so that a node never switches keys under its
+	// members' feet.
+	if id, ok := c.byNumber[r.Number]; ok {
+		if id == r.ID {
+			return nil, c.epochs[id], nil
+		}
+		return nil, nil, fmt.Errorf("%w: epoch %d is %s, not %s", ErrFork, r.Number, id, r.ID)
+	}
+	if _, ok := c.epochs[r.ID]; ok {
+		return nil, nil, fmt.Errorf("%w: epoch ID %s reused", ErrFork, r.ID)
+	}
+	return r, nil, nil
+}
+
+func (c *Chain) checkGenesis(r *Record, author peer.ID) error {
+	switch r.Reason {
+	case ReasonGenesis:
+		if RoomName(author, r.Salt) != c.room {
+			return fmt.Errorf("%w: salt and author %s do not hash to %s", ErrRoomBinding, author, c.room)
+		}
+	case ReasonDM:
+		if author != r.Parties[0] && author != r.Parties[1] {
+			return fmt.Errorf("%w: direct-room genesis by %s, not a party", ErrNotOwner, author)
+		}
+		if dmRoomName(r.Parties[0], r.Parties[1], r.Salt) != c.room {
+			return fmt.Errorf("%w: parties and salt do not hash to %s", ErrRoomBinding, c.room)
+		}
+	}
+	return nil
 }
 
 // CheckWrite checks a sealed envelope other than an epoch change or a join

@@ -66,6 +66,17 @@ func (k *Keyring) Learn(secret [SecretSize]byte) EpochID {
 	return id
 }
 
+// Learned returns the secret of epoch id learned but not adopted yet: an
+// owner's node stores it durably before it publishes the epoch, so that a
+// crash between the two cannot leave the owner locked out of its room.
+func (k *Keyring) Learned(id EpochID) ([SecretSize]byte, bool) {
+	s, ok := k.known[id]
+	return s, ok
+}
+
+// KEMs returns the KEM keys self finds wraps for.
+func (k *Keyring) KEMs() []*ecdh.PrivateKey { return k.kems }
+
 // Held returns the keys of epoch id, if self held it.
 func (k *Keyring) Held(id EpochID) (*EpochKeys, bool) {
 	keys, ok := k.held[id]
