@@ -1,6 +1,10 @@
 package protocol
 
-import "strings"
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
 
 // Kinds of envelope of private rooms (see docs/protocol.md, "Sealed
 // kinds"). Their bodies are laid out by package protocol/sealed; this
@@ -38,3 +42,46 @@ func init() {
 // IsSealedKind reports whether kind is one of the kinds of private rooms,
 // whose bodies only package protocol/sealed reads.
 func IsSealedKind(kind string) bool { return strings.HasPrefix(kind, sealedKindPrefix) }
+
+// MessageFromSealed reads the plaintext of a sealed.message envelope, as
+// opened by its room's epoch key: the same JSON body as a message's, read
+// strictly always (no sealed body predates the strict rules), and returned
+// as the Message UIs see, with the outer envelope's ID, author and clock.
+func MessageFromSealed(e *Envelope, plaintext []byte) (Message, error) {
+	if e.Kind != KindSealedMessage {
+		return Message{}, fmt.Errorf("%w: %q is not a sealed message", ErrKind, e.Kind)
+	}
+	var body MessageBody
+	if err := json.Unmarshal(plaintext, &body); err != nil {
+		return Message{}, fmt.Errorf("%w: sealed message body: %w", ErrMalformed, err)
+	}
+	if err := checkBody(plaintext, messageFields); err != nil {
+		return Message{}, fmt.Errorf("%w: sealed message %w", ErrMalformed, err)
+	}
+	if err := ValidateText(body.Text); err != nil {
+		return Message{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return Message{
+		ID:          e.ID().String(),
+		Room:        e.Room,
+		Author:      e.Author.String(),
+		AuthorName:  body.AuthorName,
+		Text:        body.Text,
+		Lamport:     e.Lamport,
+		SentAt:      e.SentAt,
+		ClientMsgID: body.ClientMsgID,
+	}, nil
+}
+
+// SealedStub is the Message a node that cannot open a sealed.message (a
+// relay, or a member without that epoch's key) indexes it under: its ID,
+// room, author and clock, and no text.
+func SealedStub(e *Envelope) Message {
+	return Message{ID: e.ID().String(), Room: e.Room, Author: e.Author.String(), Lamport: e.Lamport, SentAt: e.SentAt}
+}
+
+// RetentionExempt reports whether envelopes of kind must outlive a room's
+// retention (--retention, --retention-bytes): a private room's epoch
+// changes, without which a member offline longer than the retention
+// period could not follow the chain to the keys of what came after.
+func RetentionExempt(kind string) bool { return kind == KindSealedEpoch }
