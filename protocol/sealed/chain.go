@@ -48,6 +48,23 @@ func (c *Chain) Epoch(id EpochID) (*Record, bool) {
 	return r, ok
 }
 
+// Successor returns the admitted epoch that follows epoch id. A relay
+// that keeps a grace window for envelopes of superseded epochs (written
+// by members who were offline during a rekey) starts it when the
+// successor is first admitted; the window is the node's policy, the
+// chain keeps no clock.
+func (c *Chain) Successor(id EpochID) (*Record, bool) {
+	r, ok := c.epochs[id]
+	if !ok {
+		return nil, false
+	}
+	next, ok := c.byNumber[r.Number+1]
+	if !ok {
+		return nil, false
+	}
+	return c.epochs[next], true
+}
+
 // Len returns how many epochs are admitted.
 func (c *Chain) Len() int { return len(c.epochs) }
 

@@ -94,3 +94,21 @@ func mustRecord(t testing.TB, e *protocol.Envelope) *Record {
 	}
 	return r
 }
+
+func TestSuccessorNamesTheEpochThatSupersedesAnother(t *testing.T) {
+	owner := newIdent(t, "owner")
+	var c clock
+	ko, g := ownedRoom(t, owner, &c, HistoryFromJoin)
+	e1 := sign(t, owner, &c, protocol.KindSealedEpoch, ko.Room(), must(ko.Rotate()))
+	relay := NewChainFrom(t, g)
+	gid := mustRecord(t, g).ID
+	if _, ok := relay.Successor(gid); ok {
+		t.Fatal("the head has a successor")
+	}
+	if _, _, err := relay.AdmitEpoch(e1); err != nil {
+		t.Fatal(err)
+	}
+	if next, ok := relay.Successor(gid); !ok || next.ID != mustRecord(t, e1).ID {
+		t.Fatalf("successor of the genesis: %v", next)
+	}
+}

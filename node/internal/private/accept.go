@@ -43,8 +43,8 @@ type Opened struct {
 // Ignore(err) tells which refusals must not penalise the forwarder. It
 // changes nothing: Accept admits.
 func (p *Private) Check(e *protocol.Envelope) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	chain := sealed.NewChain(e.Room)
 	if r, ok := p.rooms[e.Room]; ok {
 		chain = r.chain

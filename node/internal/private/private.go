@@ -91,7 +91,9 @@ type Private struct {
 	// never is.
 	ops sync.Mutex
 
-	mu    sync.Mutex
+	// mu guards rooms. Check, on every validator's path, only reads, so
+	// validators of many rooms run at once; everything else writes.
+	mu    sync.RWMutex
 	rooms map[string]*room // guarded by mu
 }
 
@@ -136,8 +138,8 @@ type Info struct {
 
 // Rooms lists the rooms the local user is (or asked to be) a member of.
 func (p *Private) Rooms() []Info {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	var out []Info
 	for _, r := range p.rooms {
 		if r.ring == nil {
@@ -150,8 +152,8 @@ func (p *Private) Rooms() []Info {
 
 // Room describes one room; ok is false when the user is not a member.
 func (p *Private) Room(name string) (Info, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	r, ok := p.rooms[name]
 	if !ok || r.ring == nil {
 		return Info{}, false
