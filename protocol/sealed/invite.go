@@ -110,13 +110,14 @@ func (inv *Invite) encode() (string, error) {
 	return InvitePrefix + inv.Room + "#" + base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// ParseInvite reads an invite link. It checks the form only; Check tells
+// ParseInvite reads an invite link, exactly as String writes it (an API
+// trims what a user pasted first). It checks the form only; Check tells
 // whether it is still valid.
 func ParseInvite(link string) (*Invite, error) {
 	if len(link) > maxInviteLen {
 		return nil, fmt.Errorf("%w: %d characters", ErrInvite, len(link))
 	}
-	rest, ok := strings.CutPrefix(strings.TrimSpace(link), InvitePrefix)
+	rest, ok := strings.CutPrefix(link, InvitePrefix)
 	if !ok {
 		return nil, fmt.Errorf("%w: does not start %q", ErrInvite, InvitePrefix)
 	}
@@ -155,7 +156,7 @@ func ParseInvite(link string) (*Invite, error) {
 		return nil, fmt.Errorf("%w: owner: %w", ErrInvite, err)
 	}
 	// Re-encode, so that an invite has exactly one link.
-	if s, err := inv.encode(); err != nil || s != strings.TrimSpace(link) {
+	if s, err := inv.encode(); err != nil || s != link {
 		return nil, fmt.Errorf("%w: not in canonical form", ErrInvite)
 	}
 	return inv, nil

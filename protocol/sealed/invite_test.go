@@ -38,7 +38,7 @@ func TestInviteLinkRoundTripsAndExpires(t *testing.T) {
 	if err := got.Check(testEpoch.Add(time.Hour)); !errors.Is(err, ErrInviteExpired) {
 		t.Fatalf("expired invite: %v", err)
 	}
-	for _, bad := range []string{"", "peerchat://join/general#AA", link[:len(link)-2], strings.Replace(link, "pv1-", "pv2-", 1), link + "A"} {
+	for _, bad := range []string{"", " " + link, "peerchat://join/general#AA", link[:len(link)-2], strings.Replace(link, "pv1-", "pv2-", 1), link + "A"} {
 		if _, err := ParseInvite(bad); !errors.Is(err, ErrInvite) {
 			t.Errorf("%q: %v, want ErrInvite", bad, err)
 		}
