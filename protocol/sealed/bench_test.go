@@ -1,6 +1,7 @@
 package sealed
 
 import (
+	"crypto/ecdh"
 	"fmt"
 	"strings"
 	"testing"
@@ -76,5 +77,32 @@ func BenchmarkRemoveFromRoomOf(b *testing.B) {
 			}
 			b.ReportMetric(float64(size), "record-bytes")
 		})
+	}
+}
+
+// BenchmarkMemberAdoptsRemovalIn100MemberRoom measures what one remaining
+// member pays to adopt a removal's secret: find and open its wrap, derive
+// the keys, open the 100-member state.
+func BenchmarkMemberAdoptsRemovalIn100MemberRoom(b *testing.B) {
+	r := newRoom(b, HistoryFromJoin)
+	var members []*ident
+	var joiners []Member
+	for i := 0; i < 100; i++ {
+		m := newIdent(b, fmt.Sprintf("m%d", i))
+		members, joiners = append(members, m), append(joiners, m.member())
+	}
+	r.publish(r.ko.Add(joiners...))
+	e := r.publish(r.ko.Remove(Removal{Peer: joiners[0].Peer, Cutoff: 1}))
+	rec := mustRecord(b, e)
+	me := members[99] // the last wrap: the worst case of the kid search
+	for b.Loop() {
+		secret, _, ok, err := openWrap(r.ko.Room(), rec, []*ecdh.PrivateKey{me.kem})
+		if err != nil || !ok {
+			b.Fatal(err)
+		}
+		keys := DeriveEpoch(r.ko.Room(), rec.Number, secret)
+		if _, err := openState(keys, rec.State); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
