@@ -27,6 +27,10 @@ const (
 	// the owner. It carries no write signature: the joiner holds no key
 	// yet, so relays keep it under the per-author rate limits only.
 	KindSealedJoin = "sealed.join"
+	// KindSealedKeys is a member's new KEM key for the room, sealed and
+	// write-signed like a message: the owner wraps later epochs to it, so
+	// a thief of the member's older key cannot open them.
+	KindSealedKeys = "sealed.keys"
 )
 
 // sealedKindPrefix starts every sealed kind, so that code deciding on
@@ -37,6 +41,7 @@ func init() {
 	knownKinds[KindSealedMessage] = true
 	knownKinds[KindSealedEpoch] = true
 	knownKinds[KindSealedJoin] = true
+	knownKinds[KindSealedKeys] = true
 }
 
 // IsSealedKind reports whether kind is one of the kinds of private rooms,

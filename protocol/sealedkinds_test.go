@@ -8,7 +8,7 @@ import (
 
 func TestSealedKindsDecodeAndValidateWithoutKeys(t *testing.T) {
 	key := testKey(t)
-	for _, kind := range []string{KindSealedMessage, KindSealedEpoch, KindSealedJoin} {
+	for _, kind := range []string{KindSealedMessage, KindSealedEpoch, KindSealedJoin, KindSealedKeys} {
 		e := &Envelope{Kind: kind, Room: "pv1-abcdefghijklmnopqrstuvwxyz234567", Lamport: 4, SentAt: time.Now(), Body: []byte{1, 2, 3}}
 		if err := e.Sign(key); err != nil {
 			t.Fatal(err)

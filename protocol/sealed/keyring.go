@@ -24,6 +24,9 @@ type Keyring struct {
 	states  map[EpochID]*State
 	known   map[EpochID][SecretSize]byte // secrets learned before their epoch was admitted
 	cutoffs map[peer.ID][]cutoff
+	// announced holds, at the owner, the KEM keys members announced
+	// (sealed.keys) that no epoch lists yet.
+	announced map[peer.ID][]byte
 }
 
 // cutoff is one removal of a member: from epoch number on it holds no key,
@@ -117,6 +120,9 @@ type Adoption struct {
 	Record *Record
 	Fresh  bool // the chain had not seen this epoch
 	Held   bool // self holds the epoch's keys
+	// Wrapped is set when the secret came from a wrap to one of self's
+	// KEM keys: the moment to rotate that key (RotateKEM).
+	Wrapped bool
 }
 
 // AdmitEpoch admits a sealed.epoch envelope into the chain and adopts its
@@ -136,7 +142,7 @@ func (k *Keyring) AdmitEpoch(e *protocol.Envelope) (Adoption, error) {
 		a.Held = true
 		return a, nil
 	}
-	secret, history, ok, err := k.secretOf(r)
+	secret, history, wrapped, ok, err := k.secretOf(r)
 	if err != nil || !ok {
 		return a, err
 	}
@@ -148,7 +154,7 @@ func (k *Keyring) AdmitEpoch(e *protocol.Envelope) (Adoption, error) {
 		k.Learn(h.Secret)
 	}
 	k.adoptKnownEarlier()
-	a.Held = true
+	a.Held, a.Wrapped = true, wrapped
 	return a, nil
 }
 
@@ -165,6 +171,9 @@ func (k *Keyring) adopt(r *Record, keys *EpochKeys) error {
 			return err
 		}
 		k.states[r.ID] = state
+		if r.ID == k.chain.head.ID {
+			k.pruneKEMs(state)
+		}
 		for _, rm := range state.Removed {
 			k.cutoffs[rm.Peer] = append(k.cutoffs[rm.Peer], cutoff{number: r.Number, lamport: rm.Cutoff})
 		}
@@ -189,21 +198,22 @@ func (k *Keyring) adoptKnownEarlier() {
 	}
 }
 
-// secretOf finds the secret of r that self can obtain, if any.
-func (k *Keyring) secretOf(r *Record) ([SecretSize]byte, []HistorySecret, bool, error) {
+// secretOf finds the secret of r that self can obtain, if any, and says
+// whether it came from a wrap.
+func (k *Keyring) secretOf(r *Record) (s [SecretSize]byte, hist []HistorySecret, wrapped, ok bool, err error) {
 	if s, ok := k.known[r.ID]; ok {
-		return s, nil, true, nil
+		return s, nil, false, true, nil
 	}
-	s, hist, ok, err := openWrap(k.chain.room, r, k.kems)
+	s, hist, ok, err = openWrap(k.chain.room, r, k.kems)
 	if err != nil || ok {
-		return s, hist, ok, err
+		return s, hist, ok, ok, err
 	}
 	if r.Reason == ReasonAdd {
 		if parent, ok := k.held[r.Parent]; ok {
-			return AddSecret(k.chain.room, parent.Secret, r.Ratchet), nil, true, nil
+			return AddSecret(k.chain.room, parent.Secret, r.Ratchet), nil, false, true, nil
 		}
 	}
-	return s, nil, false, nil
+	return s, nil, false, false, nil
 }
 
 // Seal seals plaintext in the head epoch for an envelope with header h,

@@ -54,7 +54,7 @@ func (k *Keyring) Add(joiners ...Member) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := cloneState(state)
+	next := k.nextState(state)
 	for _, j := range joiners {
 		if next.HasMember(j.Peer) {
 			return nil, fmt.Errorf("%w: %s is already a member", ErrNotAllowed, j.Peer)
@@ -84,7 +84,7 @@ func (k *Keyring) Remove(removed ...Removal) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := cloneState(state)
+	next := k.nextState(state)
 	for _, r := range removed {
 		if r.Peer == k.self {
 			return nil, fmt.Errorf("%w: the owner cannot remove itself", ErrNotAllowed)
@@ -106,7 +106,7 @@ func (k *Keyring) Rotate() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k.fresh(ReasonRotate, cloneState(state))
+	return k.fresh(ReasonRotate, k.nextState(state))
 }
 
 // fresh builds a remove or rotate record for state's members.
@@ -159,6 +159,7 @@ func (k *Keyring) build(r *Record, secret [SecretSize]byte, state *State, recipi
 		return nil, err
 	}
 	k.Learn(secret)
+	k.announced = nil // listed by the epoch just built
 	return body, nil
 }
 

@@ -20,8 +20,8 @@ type propMessage struct {
 }
 
 // TestMemberOpensAMessageExactlyWhenItHeldItsEpoch runs random adds,
-// removes, rotations, sends by members who may be offline (and so write
-// in an old epoch), and syncs. At the end everyone syncs, and each
+// removes, rotations, KEM key rotations, sends by members who may be
+// offline (and so write in an old epoch), and syncs. At the end everyone syncs, and each
 // keyring must open a message exactly when the model says its owner held
 // that message's epoch and the message is valid (not written by a removed
 // member after its cutoff).
@@ -83,7 +83,9 @@ func TestMemberOpensAMessageExactlyWhenItHeldItsEpoch(t *testing.T) {
 					}
 				}
 				members[p.id] = true
-				publish(r.ko.Add(p.member()))
+				// A joiner asks with its current KEM key (it may have
+				// rotated it during an earlier membership).
+				publish(r.ko.Add(Member{Peer: p.id, KEM: rings[p.id].KEMs()[0].PublicKey().Bytes()}))
 			},
 			"remove": func(rt *rapid.T) {
 				p := rapid.SampledFrom(pool).Draw(rt, "removed")
@@ -104,6 +106,25 @@ func TestMemberOpensAMessageExactlyWhenItHeldItsEpoch(t *testing.T) {
 				}
 				e := send(t, k, idents[id], &r.c, "m")
 				msgs = append(msgs, propMessage{env: e, epoch: keys.Number, author: id})
+			},
+			"rotate KEM key": func(rt *rapid.T) {
+				id := rapid.SampledFrom(sortedIDs(rings)).Draw(rt, "member")
+				k := rings[id]
+				if _, ok := k.HeadKeys(); !ok || id == r.owner.id {
+					rt.Skip("not a member who can write")
+				}
+				_, pt, err := k.RotateKEM()
+				if err != nil {
+					rt.Fatal(err)
+				}
+				e := announce(t, k, idents[id], &r.c, pt)
+				// The owner reads it at once (if it was sealed in an
+				// epoch the owner still lists the author in, it counts).
+				if opened, _, err := r.ko.Open(e); err == nil {
+					if err := r.ko.NoteKEM(e, opened); err != nil && !errors.Is(err, ErrNotAllowed) {
+						rt.Fatal(err)
+					}
+				}
 			},
 			"sync": func(rt *rapid.T) {
 				syncOne(rapid.SampledFrom(sortedIDs(rings)).Draw(rt, "member"))

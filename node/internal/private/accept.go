@@ -70,8 +70,16 @@ func (p *Private) Accept(ctx context.Context, e *protocol.Envelope) (Outcome, er
 	switch e.Kind {
 	case protocol.KindSealedEpoch:
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.acceptEpoch(ctx, e)
+		out, rotate, err := p.acceptEpoch(ctx, e)
+		p.mu.Unlock()
+		if rotate {
+			// The secret came in a wrap to this KEM key: replace the key,
+			// so that a later theft of it opens no later wrap.
+			if rerr := p.rotateKEM(ctx, e.Room); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return out, err
 	case protocol.KindSealedJoin:
 		return p.acceptJoin(ctx, e)
 	default:
@@ -84,8 +92,30 @@ func (p *Private) Accept(ctx context.Context, e *protocol.Envelope) (Outcome, er
 	}
 }
 
-// acceptEpoch admits an epoch. The caller holds mu.
-func (p *Private) acceptEpoch(ctx context.Context, e *protocol.Envelope) (Outcome, error) {
+// acceptEpoch admits an epoch, and says whether the local user must now
+// rotate its KEM key. The caller holds mu.
+func (p *Private) acceptEpoch(ctx context.Context, e *protocol.Envelope) (out Outcome, rotate bool, err error) {
+	out, err = p.admitEpoch(ctx, e)
+	r := p.rooms[e.Room]
+	if err != nil || r == nil || r.ring == nil {
+		return out, false, err
+	}
+	// Adopting an epoch may have dropped KEM keys the state no longer
+	// lists; the meta on disk follows.
+	if kems := r.ring.KEMs(); len(kems) != len(r.meta.KEMs) {
+		r.meta.KEMs = r.meta.KEMs[:0]
+		for _, k := range kems {
+			r.meta.KEMs = append(r.meta.KEMs, kemHex(k))
+		}
+		if err := p.saveMeta(ctx, r); err != nil {
+			return out, false, err
+		}
+	}
+	return out, r.wrapped && r.meta.Role != RoleOwner, nil
+}
+
+// admitEpoch admits an epoch into its room. The caller holds mu.
+func (p *Private) admitEpoch(ctx context.Context, e *protocol.Envelope) (Outcome, error) {
 	var out Outcome
 	r, ok := p.rooms[e.Room]
 	if !ok {
@@ -119,6 +149,7 @@ func (p *Private) acceptEpoch(ctx context.Context, e *protocol.Envelope) (Outcom
 	if r.ring == nil {
 		return out, nil
 	}
+	r.wrapped = a.Wrapped
 	if a.Held {
 		keys, _ := r.ring.Held(a.Record.ID)
 		if err := p.saveSecret(ctx, r, keys.ID, keys.Secret); err != nil {
@@ -152,6 +183,9 @@ func (p *Private) acceptMessage(e *protocol.Envelope) (Outcome, error) {
 		return Outcome{}, nil // a relay's room: nothing to open
 	}
 	pt, rec, err := r.ring.Open(e)
+	if err == nil && e.Kind == protocol.KindSealedKeys {
+		return Outcome{}, p.noteKEM(r, e, pt)
+	}
 	if err != nil {
 		if p.holdable(r, err) {
 			if len(r.held) >= p.cfg.MaxHeld {
@@ -175,11 +209,14 @@ func (p *Private) holdable(r *room, err error) bool {
 // retryHeld opens what the room's held envelopes can now. The caller
 // holds mu.
 func (p *Private) retryHeld(r *room) []Opened {
+	// noteKEM writes to disk; held announcements are rare.
 	var opened []Opened
 	keep := r.held[:0]
 	for _, e := range r.held {
 		pt, rec, err := r.ring.Open(e)
 		switch {
+		case err == nil && e.Kind == protocol.KindSealedKeys:
+			_ = p.noteKEM(r, e, pt) // a late announcement; a failure only keeps the old key in use
 		case err == nil:
 			opened = append(opened, Opened{Envelope: e, Plaintext: pt, Epoch: rec.Number})
 		case p.holdable(r, err):

@@ -29,8 +29,13 @@ func (p *Private) AcceptInvite(ctx context.Context, link, name string) (string, 
 	p.mu.Lock()
 	r, ok := p.rooms[inv.Room]
 	if ok && r.ring != nil && r.meta.Role != RoleJoining {
-		p.mu.Unlock()
-		return inv.Room, nil // already a member
+		if _, held := r.ring.HeadKeys(); held {
+			p.mu.Unlock()
+			return inv.Room, nil // already a member
+		}
+		// Removed earlier: ask again, with the current KEM key.
+		r.meta.Role = RoleJoining
+		r.meta.Invite = link
 	}
 	if !ok || r.ring == nil {
 		kem, err := sealed.NewKEMKey()

@@ -205,11 +205,18 @@ func (p *Private) changeEpoch(ctx context.Context, roomName string, build func(*
 		if err != nil {
 			return nil, err
 		}
+		var listed []string
+		for id := range r.ring.Announced() {
+			listed = append(listed, prefixKEM+id.String())
+		}
 		body, err := build(r.ring, h)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNotOwner, err)
 		}
-		return body, p.saveLearned(ctx, r, body)
+		if err := p.saveLearned(ctx, r, body); err != nil {
+			return nil, err
+		}
+		return body, p.forgetAnnounced(ctx, r, listed)
 	})
 }
 

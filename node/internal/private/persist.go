@@ -175,6 +175,9 @@ func (p *Private) loadRoom(ctx context.Context, name string) error {
 	if r.ring == nil {
 		return nil
 	}
+	if err := p.loadAnnounced(ctx, r); err != nil {
+		return err
+	}
 	return p.loadInvites(ctx, r)
 }
 
@@ -218,6 +221,8 @@ func (p *Private) saveRequest(ctx context.Context, r *room, req *sealed.JoinRequ
 	}
 	return p.cfg.Store.PutPrivate(ctx, r.name, prefixReq+req.Peer.String(), b)
 }
+
+func peerFromName(s string) (peer.ID, error) { return peer.Decode(s) }
 
 // expired reports whether in is past its expiry at now.
 func expired(in *invite, now time.Time) bool { return in.inv.Check(now) != nil }

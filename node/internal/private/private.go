@@ -108,6 +108,7 @@ type room struct {
 	requests map[peer.ID]*sealed.JoinRequest
 	held     []*protocol.Envelope // sealed envelopes waiting for their epoch or key
 	epochs   []*protocol.Envelope // the admitted epoch envelopes, in admission order
+	wrapped  bool                 // the last epoch adopted came in a wrap to our KEM key
 }
 
 // New returns the role; Load restores its rooms from the store.
