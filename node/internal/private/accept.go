@@ -46,7 +46,8 @@ func (p *Private) Check(e *protocol.Envelope) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	chain := sealed.NewChain(e.Room)
-	if r, ok := p.rooms[e.Room]; ok {
+	r, ok := p.rooms[e.Room]
+	if ok {
 		chain = r.chain
 	}
 	switch e.Kind {
@@ -57,9 +58,31 @@ func (p *Private) Check(e *protocol.Envelope) error {
 		_, err := sealed.ParseJoinID(e.Body)
 		return err
 	default:
-		_, err := chain.CheckWrite(e)
-		return err
+		rec, err := chain.CheckWrite(e)
+		if err != nil {
+			return err
+		}
+		return p.checkGrace(r, chain, rec, e)
 	}
+}
+
+// checkGrace refuses an envelope of a superseded epoch that was written
+// after its successor (by Lamport clock) and arrives after the grace
+// window. One written before the successor is history, valid forever,
+// however late sync brings it. The caller holds mu.
+func (p *Private) checkGrace(r *room, chain *sealed.Chain, rec *sealed.Record, e *protocol.Envelope) error {
+	if r == nil || p.cfg.Grace < 0 {
+		return nil
+	}
+	next, ok := chain.Successor(rec.ID)
+	if !ok {
+		return nil
+	}
+	s, ok := r.seen[next.ID]
+	if !ok || e.Lamport < s.lamport || p.cfg.Now().Sub(s.at) <= p.cfg.Grace {
+		return nil
+	}
+	return fmt.Errorf("%w: epoch %d superseded at Lamport %d, envelope at %d", ErrSuperseded, rec.Number, s.lamport, e.Lamport)
 }
 
 // Accept takes a sealed envelope that passed Check and was stored: it
@@ -142,6 +165,7 @@ func (p *Private) admitEpoch(ctx context.Context, e *protocol.Envelope) (Outcome
 			return out, fmt.Errorf("store epoch: %w", perr)
 		}
 		r.epochs = append(r.epochs, e)
+		r.seen[a.Record.ID] = seenEpoch{at: p.cfg.Now(), lamport: e.Lamport}
 	}
 	if err != nil {
 		return out, err
@@ -285,7 +309,7 @@ func (p *Private) openJoin(r *room, e *protocol.Envelope) (*sealed.JoinRequest, 
 // that forwarded the envelope: what it depends on may simply not have
 // arrived yet, and sync brings it.
 func Ignore(err error) bool {
-	return errors.Is(err, sealed.ErrUnknownEpoch) || errors.Is(err, sealed.ErrUnknownParent)
+	return errors.Is(err, sealed.ErrUnknownEpoch) || errors.Is(err, sealed.ErrUnknownParent) || errors.Is(err, ErrSuperseded)
 }
 
 // reasons maps each refusal to its counted label, most specific first.
@@ -294,6 +318,7 @@ var reasons = []struct {
 	label string
 }{
 	{sealed.ErrUnknownEpoch, "unknown_epoch"},
+	{ErrSuperseded, "epoch_superseded"},
 	{sealed.ErrWriteSignature, "write_signature"},
 	{sealed.ErrNotOwner, "epoch_not_owner"},
 	{sealed.ErrUnknownParent, "epoch_unknown_parent"},

@@ -2,6 +2,7 @@ package private
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -69,8 +70,10 @@ func (p *Private) AcceptInvite(ctx context.Context, link, name string) (string, 
 // mu.
 func (p *Private) replayChain(old, r *room) {
 	for _, e := range old.epochs {
-		if _, err := r.ring.AdmitEpoch(e); err == nil {
+		// A forged epoch is in the relay's chain too, unadopted.
+		if a, err := r.ring.AdmitEpoch(e); a.Record != nil && (err == nil || errors.Is(err, sealed.ErrForgedEpoch)) {
 			r.epochs = append(r.epochs, e)
+			r.seen[a.Record.ID] = old.seen[a.Record.ID]
 		}
 	}
 }

@@ -171,6 +171,11 @@ func (p *Private) loadRoom(ctx context.Context, name string) error {
 			return fmt.Errorf("replay epoch %s: %w", v.Name, err)
 		}
 		r.epochs = append(r.epochs, e)
+		// When it first came is not kept: the grace window restarts with
+		// the node, which errs on the side of accepting.
+		if rec, derr := sealed.DecodeRecord(e.Body); derr == nil {
+			r.seen[rec.ID] = seenEpoch{at: p.cfg.Now(), lamport: e.Lamport}
+		}
 	}
 	if r.ring == nil {
 		return nil

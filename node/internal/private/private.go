@@ -46,13 +46,23 @@ type Publisher interface {
 	Publish(ctx context.Context, kind, room string, body func(sealed.Header) ([]byte, error)) (*protocol.Envelope, error)
 }
 
-// Config is what the role needs; Now defaults to time.Now and MaxHeld to
-// 1,024.
+// DefaultGrace is the design's grace window for superseded epochs.
+const DefaultGrace = 24 * time.Hour
+
+// Config is what the role needs; Now defaults to time.Now, Grace to
+// DefaultGrace and MaxHeld to 1,024.
 type Config struct {
 	Key       crypto.PrivKey
 	Store     Store
 	Publisher Publisher
 	Now       func() time.Time
+	// Grace is how long after an epoch is superseded (its successor
+	// first seen here) new envelopes of it are still accepted: a member
+	// who wrote while offline during a rekey still gets store-and-
+	// forward, but a removed member cannot keep writing into its last
+	// epoch at relays forever. Zero means DefaultGrace; negative, no
+	// limit.
+	Grace time.Duration
 	// MaxHeld bounds, per room, the sealed envelopes held until their
 	// epoch arrives or is opened; beyond it the oldest is dropped (it
 	// stays in the store, and a restart's replay opens it).
@@ -78,6 +88,10 @@ var (
 	ErrUnknownInvite = errors.New("unknown invite")
 	ErrRevoked       = errors.New("invite revoked")
 	ErrNoRequest     = errors.New("no such join request")
+	// ErrSuperseded refuses an envelope written, by its Lamport clock,
+	// after its epoch was superseded, and arriving after the grace
+	// window. Ignore: the forwarder may be honest.
+	ErrSuperseded = errors.New("envelope of a superseded epoch after its grace window")
 )
 
 // Private is the role. Its methods are safe for concurrent use.
@@ -109,6 +123,14 @@ type room struct {
 	held     []*protocol.Envelope // sealed envelopes waiting for their epoch or key
 	epochs   []*protocol.Envelope // the admitted epoch envelopes, in admission order
 	wrapped  bool                 // the last epoch adopted came in a wrap to our KEM key
+	// seen holds, per admitted epoch, when this node first admitted it
+	// and its envelope's Lamport clock: the grace window of its parent.
+	seen map[sealed.EpochID]seenEpoch
+}
+
+type seenEpoch struct {
+	at      time.Time
+	lamport uint64
 }
 
 // New returns the role; Load restores its rooms from the store.
@@ -119,6 +141,9 @@ func New(cfg Config) (*Private, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
 	}
 	if cfg.MaxHeld <= 0 {
 		cfg.MaxHeld = 1024
@@ -188,7 +213,7 @@ func (p *Private) member(name string) (*room, error) {
 
 // newRoom registers a room with a keyring (ring nil: a relay's chain).
 func (p *Private) newRoom(name string, m meta, ring *sealed.Keyring) *room {
-	r := &room{name: name, meta: m, ring: ring, stored: map[sealed.EpochID]bool{},
+	r := &room{name: name, meta: m, ring: ring, stored: map[sealed.EpochID]bool{}, seen: map[sealed.EpochID]seenEpoch{},
 		invites: map[[16]byte]*invite{}, requests: map[peer.ID]*sealed.JoinRequest{}}
 	if ring != nil {
 		r.chain = ring.Chain()
