@@ -59,7 +59,7 @@ func (k *Keyring) NoteKEM(e *protocol.Envelope, pt []byte) error {
 	if err != nil {
 		return err
 	}
-	if s, ok := k.State(); !ok || !s.HasMember(e.Author) {
+	if !k.isMember(e.Author) {
 		return fmt.Errorf("%w: %s is not a member", ErrNotAllowed, e.Author)
 	}
 	k.noteKEM(e.Author, pub)
@@ -105,4 +105,17 @@ func (k *Keyring) pruneKEMs(state *State) {
 			}
 		}
 	}
+}
+
+// isMember reports whether p is a member at the head: listed in its state,
+// or for a direct room still on its genesis, one of the two parties.
+func (k *Keyring) isMember(p peer.ID) bool {
+	if s, ok := k.State(); ok {
+		return s.HasMember(p)
+	}
+	if k.chain.dm {
+		g := k.chain.epochs[k.chain.byNumber[0]]
+		return p == g.Parties[0] || p == g.Parties[1]
+	}
+	return false
 }

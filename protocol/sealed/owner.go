@@ -54,6 +54,9 @@ func (k *Keyring) Add(joiners ...Member) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k.chain.dm {
+		return nil, fmt.Errorf("%w: nobody joins a direct room", ErrNotAllowed)
+	}
 	next := k.nextState(state)
 	for _, j := range joiners {
 		if next.HasMember(j.Peer) {
@@ -83,6 +86,9 @@ func (k *Keyring) Remove(removed ...Removal) ([]byte, error) {
 	_, state, err := k.ownerHead()
 	if err != nil {
 		return nil, err
+	}
+	if k.chain.dm {
+		return nil, fmt.Errorf("%w: nobody is removed from a direct room", ErrNotAllowed)
 	}
 	next := k.nextState(state)
 	for _, r := range removed {
@@ -121,15 +127,42 @@ func (k *Keyring) fresh(reason Reason, state *State) ([]byte, error) {
 // ownerHead returns the head epoch's keys and state, which self must hold
 // as the owner.
 func (k *Keyring) ownerHead() (*EpochKeys, *State, error) {
-	if k.chain.owner != k.self || k.chain.dm {
+	if k.chain.owner != k.self {
 		return nil, nil, fmt.Errorf("%w: %s does not own %s", ErrNotAllowed, k.self, k.chain.room)
 	}
 	keys, ok := k.HeadKeys()
-	state, sok := k.State()
-	if !ok || !sok {
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: head epoch of %s not held", ErrNotAllowed, k.chain.room)
+	}
+	state, ok := k.State()
+	if !ok && k.chain.dm {
+		state, err := k.dmState()
+		return keys, state, err
+	}
+	if !ok {
 		return nil, nil, fmt.Errorf("%w: head epoch of %s not held", ErrNotAllowed, k.chain.room)
 	}
 	return keys, state, nil
+}
+
+// dmState is the state of a direct room whose genesis carries none: its
+// two parties, with the KEM keys they announced. The lower peer ID, the
+// direct room's owner, rekeys it with a fresh secret as soon as the other
+// has announced one, so that the room stops depending on the static
+// identity key agreement of its genesis.
+func (k *Keyring) dmState() (*State, error) {
+	g := k.chain.epochs[k.chain.byNumber[0]]
+	s := &State{History: HistoryShared}
+	for _, p := range g.Parties {
+		var pub []byte
+		if p == k.self {
+			pub = k.kems[0].PublicKey().Bytes()
+		} else if pub = k.announced[p]; pub == nil {
+			return nil, fmt.Errorf("%w: %s has announced no KEM key in %s yet", ErrNotAllowed, p, k.chain.room)
+		}
+		s.Members = append(s.Members, Member{Peer: p, KEM: pub})
+	}
+	return s, nil
 }
 
 // build completes r as the epoch after the head (or the genesis), with

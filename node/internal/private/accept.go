@@ -110,8 +110,16 @@ func (p *Private) Accept(ctx context.Context, e *protocol.Envelope) (Outcome, er
 			return Outcome{}, fmt.Errorf("%w: %q is not sealed", protocol.ErrKind, e.Kind)
 		}
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.acceptMessage(e)
+		out, err := p.acceptMessage(e)
+		rekey := err == nil && e.Kind == protocol.KindSealedKeys && p.dmOnGenesis(e.Room)
+		p.mu.Unlock()
+		if rekey {
+			// The other party of a direct room announced a KEM key: the
+			// owner (the lower peer ID) moves the room off the secret
+			// derived from the two identity keys.
+			err = p.Rotate(ctx, e.Room)
+		}
+		return out, err
 	}
 }
 
@@ -198,6 +206,17 @@ func (p *Private) admitEpoch(ctx context.Context, e *protocol.Envelope) (Outcome
 	}
 	out.Opened = p.retryHeld(r)
 	return out, nil
+}
+
+// dmOnGenesis reports whether room is a direct room the local user owns
+// that is still on its genesis. The caller holds mu.
+func (p *Private) dmOnGenesis(roomName string) bool {
+	r, ok := p.rooms[roomName]
+	if !ok || r.ring == nil || r.meta.Role != RoleDM || r.chain.Owner() != p.self {
+		return false
+	}
+	h := r.chain.Head()
+	return h != nil && h.Number == 0
 }
 
 // acceptMessage opens a sealed message, or holds it. The caller holds mu.

@@ -42,10 +42,11 @@ func (p *Private) rotateKEM(ctx context.Context, roomName string) error {
 	return nil
 }
 
-// noteKEM records, at the owner, a member's announced KEM key. Other
-// members have nothing to do with it. The caller holds mu.
+// noteKEM records, at the owner (of a direct room, the lower peer ID), a
+// member's announced KEM key. Other members have nothing to do with it.
+// The caller holds mu.
 func (p *Private) noteKEM(r *room, e *protocol.Envelope, pt []byte) error {
-	if r.meta.Role != RoleOwner {
+	if r.chain.Owner() != p.self {
 		return nil
 	}
 	if err := r.ring.NoteKEM(e, pt); err != nil {

@@ -57,3 +57,36 @@ func TestMemberReplacesItsKEMKeyAfterEachWrapAndTheOwnerWrapsToTheNewOne(t *test
 		t.Fatal("bob's first KEM key opened an epoch wrapped after he replaced it")
 	}
 }
+
+func TestDirectRoomLeavesItsIdentityDerivedSecretOnceBothSidesHaveOpenedIt(t *testing.T) {
+	net := newNetwork()
+	alice, bob := newNode(t, net, "alice"), newNode(t, net, "bob")
+	room, err := alice.p.DM(ctx, bob.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.p.DM(ctx, alice.id); err != nil {
+		t.Fatal(err)
+	}
+	alice.sync()
+	bob.sync()
+	alice.sync()
+	for _, n := range []*node{alice, bob} {
+		if info, _ := n.p.Room(room); info.Epoch != 1 || !info.Held {
+			t.Fatalf("%s's view of the direct room: %+v (refusals %v)", n.name, info, n.refusals)
+		}
+	}
+	bob.send(room, `{"text":"on a fresh secret"}`)
+	if got := alice.sync(); !slices.Contains(got, `{"text":"on a fresh secret"}`) {
+		t.Fatalf("alice read %q (refusals %v)", got, alice.refusals)
+	}
+	// The secret both derive from their identity keys opens nothing new.
+	d, err := sealed.DeriveDM(alice.key, bob.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := alice.p.rooms[room].chain.Head()
+	if sealed.DeriveEpoch(room, 0, d.Secret).ID == head.ID {
+		t.Fatal("the direct room is still on its genesis secret")
+	}
+}

@@ -116,6 +116,17 @@ func (p *Private) DM(ctx context.Context, other peer.ID) (string, error) {
 	if err := p.publishEpoch(ctx, d.Room, func(sealed.Header) ([]byte, error) { return body, nil }); err != nil {
 		return "", err
 	}
+	if d.Parties[0] == p.self {
+		return d.Room, nil
+	}
+	// The other party owns the direct room's later epochs: announce the
+	// KEM key it is to wrap the first fresh secret to.
+	_, err = p.cfg.Publisher.Publish(ctx, protocol.KindSealedKeys, d.Room, func(h sealed.Header) ([]byte, error) {
+		return p.Seal(h, sealed.KeysPlaintext(kem.PublicKey().Bytes()))
+	})
+	if err != nil {
+		return "", fmt.Errorf("announce KEM key in %s: %w", d.Room, err)
+	}
 	return d.Room, nil
 }
 

@@ -246,13 +246,14 @@ func (p *Private) saveLearned(ctx context.Context, r *room, body []byte) error {
 	return p.saveSecret(ctx, r, rec.ID, secret)
 }
 
-// owned returns a room the local user owns. The caller holds mu.
+// owned returns a room the local user owns: an owned room, or a direct
+// room where it has the lower peer ID. The caller holds mu.
 func (p *Private) owned(name string) (*room, error) {
 	r, err := p.member(name)
 	if err != nil {
 		return nil, err
 	}
-	if r.meta.Role != RoleOwner {
+	if r.meta.Role != RoleOwner && !(r.meta.Role == RoleDM && r.chain.Owner() == p.self) {
 		return nil, fmt.Errorf("%w: %s", ErrNotOwner, name)
 	}
 	return r, nil
