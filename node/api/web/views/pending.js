@@ -107,7 +107,10 @@ async function deliver(p) {
         $("empty").hidden = state.msgs.length > 0 || pendingHere().length > 0;
         return;
       }
-      if (!err.retry || attempt >= 8) {
+      // A node that does not answer may be restarting: the message waits
+      // for it as long as the page is open. Other retryable errors give up
+      // after a few tries, with Retry offered.
+      if (!err.retry || (attempt >= 8 && err.code !== "network")) {
         p.state = "failed";
         p.error = err.message;
         p.retry = err.retry; // Retry is offered only when it may work
