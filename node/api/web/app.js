@@ -14,7 +14,6 @@
 
 import { api, whenUnauthorized } from "./lib/api.js";
 import { handleEvent } from "./lib/events.js";
-import { isolate, shortID } from "./lib/format.js";
 import { setPresence } from "./lib/presence.js";
 import { maybeMarkRead } from "./lib/read.js";
 import { state } from "./lib/state.js";
@@ -25,6 +24,7 @@ import { bindSignOut, renderBanner, showSignIn } from "./views/banner.js";
 import { bindComposer } from "./views/composer.js";
 import { bindDrawers } from "./views/drawers.js";
 import { bindJoinOffer } from "./views/joinoffer.js";
+import { bindName, renderMe } from "./views/name.js";
 import { bindNewBelow } from "./views/newbelow.js";
 import { setNodeReachable } from "./views/offline.js";
 import { loadPeers, refreshPeersSoon } from "./views/peers.js";
@@ -62,6 +62,7 @@ async function resync() {
 async function loadMe() {
   const node = await api("GET", "/v1/node");
   state.me = { ...state.me, ...node };
+  renderMe();
   renderAddress();
 }
 
@@ -91,6 +92,7 @@ function bind() {
   bindNewBelow();
   bindAddress();
   bindJoinOffer();
+  bindName();
   document.addEventListener("visibilitychange", () => {
     setPresence();
     maybeMarkRead();
@@ -124,10 +126,9 @@ async function boot() {
   }
   $("boot-offline").hidden = true;
   state.me = node;
+  renderMe();
   renderAddress();
   state.seq = node.last_seq || 0;
-  isolate($("me-name")).textContent = node.name || shortID(node.peer_id);
-  $("me-name").title = node.peer_id;
   $("app").hidden = false;
   try {
     await loadRooms();

@@ -36,6 +36,7 @@ const SHELL = [
   "/views/joinoffer.js",
   "/views/members.js",
   "/views/messages.js",
+  "/views/name.js",
   "/views/newbelow.js",
   "/views/offline.js",
   "/views/peers.js",
