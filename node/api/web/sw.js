@@ -29,6 +29,7 @@ const SHELL = [
   "/lib/stream.js",
   "/lib/util.js",
   "/views/address.js",
+  "/views/announce.js",
   "/views/banner.js",
   "/views/composer.js",
   "/views/drawers.js",

@@ -5,6 +5,7 @@ import { clock, dayLabel, isolate, sameDay, shortID } from "../lib/format.js";
 import { compareMsgs, isOwn, pendingHere, state } from "../lib/state.js";
 import { linkify } from "../lib/linkify.js";
 import { $ } from "../lib/util.js";
+import { announceMessage } from "./announce.js";
 import { fold, isLong } from "./fold.js";
 import { clearNewBelow, noteNewBelow } from "./newbelow.js";
 import { assumeSent, paintTick } from "./ticks.js";
@@ -36,6 +37,7 @@ export function addMessages(list, { stick } = {}) {
   const ul = $("message-list");
   let own = false;
   let below = 0;
+  const live = [];
   for (const m of list) {
     if (m.room !== state.room || state.byId.has(m.id)) continue;
     state.byId.set(m.id, m);
@@ -49,11 +51,15 @@ export function addMessages(list, { stick } = {}) {
     regroup(i);
     regroup(i + 1);
     if (isOwn(m)) own = true;
-    else if (i === state.msgs.length - 1) below++;
+    else if (i === state.msgs.length - 1) {
+      below++;
+      live.push(m);
+    }
   }
   $("empty").hidden = state.msgs.length > 0 || pendingHere().length > 0;
   if (stick || own || wasAtBottom) scrollToBottom();
   else if (below > 0 && stick === undefined) noteNewBelow(below);
+  if (stick === undefined && live.length > 0) announceMessage(live.at(-1));
 }
 
 // regroup marks message i as a continuation of its author's previous one,

@@ -8,6 +8,7 @@ import { state } from "../lib/state.js";
 import { $, enc, roomInHash } from "../lib/util.js";
 import { alertError } from "./composer.js";
 import { renderPendingAll } from "./pending.js";
+import { nameMessagePane } from "./announce.js";
 import { closeDrawers } from "./drawers.js";
 import { dismissJoinOffer, offerJoin, whenJoinAccepted } from "./joinoffer.js";
 import { renderMembers } from "./members.js";
@@ -23,6 +24,7 @@ export async function openRoom(room) {
   state.more = false;
   state.members = [];
   $("room-title").replaceChildren("# ", bdi(room));
+  nameMessagePane();
   $("composer").hidden = false;
   $("leave").hidden = false;
   $("no-room").hidden = true;
@@ -54,6 +56,7 @@ export function showNoRoom() {
   clearMessages();
   state.members = [];
   $("room-title").textContent = "No room";
+  nameMessagePane();
   $("composer").hidden = true;
   $("leave").hidden = true;
   $("load-older").hidden = true;
