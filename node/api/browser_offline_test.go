@@ -117,6 +117,7 @@ func TestBrowserTheOfflineStateAndARecoveryAfterAReload(t *testing.T) {
 	p.waitJS(20*time.Second, "the offline banner", bannerOffline)
 	t.Logf("offline shown %s after the node's API stopped", time.Since(down).Round(time.Millisecond))
 	p.waitJS(5*time.Second, "no member shown online", noMemberOnline)
+	p.waitJS(5*time.Second, "no peer shown connected", `document.querySelectorAll('[data-testid=peer]').length === 0`)
 	p.waitJS(5*time.Second, "the composer saying sends wait", composerSaysWait)
 	p.screenshot("ada-offline")
 	p.typeText("sent while my node was down")
