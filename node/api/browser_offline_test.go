@@ -110,6 +110,9 @@ func TestBrowserTheOfflineStateAndARecoveryAfterAReload(t *testing.T) {
 	p.openRoom("lobby")
 	bobID := bob.node.ID().String()
 	p.waitJS(20*time.Second, "bob online", memberIs(bobID, "online"))
+	// The service worker installs after the page's first load; a page
+	// that loaded once, with its node up, is what this is about.
+	p.waitJS(15*time.Second, "the service worker in control", `navigator.serviceWorker.controller !== null`)
 
 	// The node's API goes away; the node itself runs on.
 	sw.stop()
