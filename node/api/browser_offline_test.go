@@ -135,14 +135,19 @@ func TestBrowserTheOfflineStateAndARecoveryAfterAReload(t *testing.T) {
 		t.Errorf("%d messages still pending after the node came back (%v)", n, err)
 	}
 
-	// A reload while the node is down, then the node comes back.
+	// A reload while the node is down, with a message waiting, then the
+	// node comes back.
 	sw.stop()
 	p.waitJS(20*time.Second, "the offline banner", bannerOffline)
+	p.typeText("sent before the reload")
+	p.pressEnter()
+	p.waitJS(5*time.Second, "the message waiting", `document.querySelector('[data-testid=message][data-pending]') !== null`)
 	if err := p.do(20*time.Second, chromedp.Reload()); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
 	p.waitJS(20*time.Second, "the page, offline, after the reload", `document.querySelector('[data-testid=boot-offline]') !== null
-		&& !document.querySelector('[data-testid=boot-offline]').hidden && `+bannerOffline)
+		&& !document.querySelector('[data-testid=boot-offline]').hidden && `+bannerOffline+`
+		&& document.querySelector('[data-testid=boot-outbox]').textContent === '1 message waits to be sent.'`)
 	p.screenshot("ada-reloaded-offline")
 	sw.start()
 	back := time.Now()
@@ -151,4 +156,14 @@ func TestBrowserTheOfflineStateAndARecoveryAfterAReload(t *testing.T) {
 	t.Logf("the reloaded page connected %s after the node's API came back", time.Since(back).Round(time.Millisecond))
 	p.waitJS(20*time.Second, "bob online after the reload", memberIs(bobID, "online"))
 	p.waitJS(10*time.Second, "the history after the reload", msgShown("sent while my node was down"))
+	p.waitJS(20*time.Second, "the message kept over the reload, delivered", msgShown("sent before the reload"))
+	n := 0
+	for _, m := range ada.history("lobby") {
+		if m.Text == "sent before the reload" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the message kept over the reload is stored %d times, want once", n)
+	}
 }

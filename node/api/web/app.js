@@ -29,6 +29,7 @@ import { bindNewBelow } from "./views/newbelow.js";
 import { setNodeReachable } from "./views/offline.js";
 import { loadPeers, refreshPeersSoon } from "./views/peers.js";
 import { loadMembers, renderMembers } from "./views/members.js";
+import { outboxSize, resumeOutbox } from "./views/pending.js";
 import { bindRoom, followHash, openRoom, showNoRoom } from "./views/room.js";
 import { firstRoom, loadRooms, refreshRoomsSoon } from "./views/rooms.js";
 
@@ -121,6 +122,9 @@ async function boot() {
       if (state.signedOut) return;
       setConn(attempt >= 2 ? "offline" : "reconnecting", "");
       $("boot-offline").hidden = attempt < 2;
+      const waiting = outboxSize();
+      $("boot-outbox").hidden = waiting === 0;
+      $("boot-outbox").textContent = waiting === 1 ? "1 message waits to be sent." : `${waiting} messages wait to be sent.`;
       await sleep(backoff(attempt));
     }
   }
@@ -144,6 +148,7 @@ async function boot() {
     if (state.signedOut) return;
     // The stream's resync will load them when the node answers again.
   }
+  resumeOutbox();
   loadPeers().catch(() => {});
   setPresence();
   startWebSocket();

@@ -22,6 +22,7 @@ const SHELL = [
   "/lib/events.js",
   "/lib/format.js",
   "/lib/linkify.js",
+  "/lib/outbox.js",
   "/lib/presence.js",
   "/lib/read.js",
   "/lib/session.js",
