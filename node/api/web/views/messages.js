@@ -29,9 +29,11 @@ export function clearMessages() {
 }
 
 // addMessages puts messages of the open room in order, skipping those
-// already shown. Others' messages that land at the end while the user is
-// scrolled up raise the "new messages below" cue instead of moving the
-// list.
+// already shown. stick true scrolls to the end (a room's history as it
+// opens), false keeps the view still (paging back); left out, the
+// messages are live ones. Others' live messages that land at the end are
+// announced to screen readers, and while the user is scrolled up they
+// raise the "new messages below" cue instead of moving the list.
 export function addMessages(list, { stick } = {}) {
   const wasAtBottom = atBottom();
   const ul = $("message-list");
