@@ -179,6 +179,17 @@ func TestBrowserOnesOwnAddressShowsWithACopyButton(t *testing.T) {
 		t.Errorf("the hint says %q, want it to say this is a listen address", hint)
 	}
 
+	// With a relay reservation, the address through the relay comes first,
+	// then other machines' addresses, loopback last. (The nodes here have
+	// no relay: the order is checked on the module itself.)
+	order, err := eval[[]string](p, `import('/views/address.js').then(m => m.bestAddresses([
+		'/ip4/127.0.0.1/tcp/4001/p2p/A', '/ip4/192.168.1.5/tcp/4001/p2p/A',
+		'/ip4/203.0.113.7/tcp/4001/p2p/R/p2p-circuit/p2p/A', '/ip6/::1/tcp/4001/p2p/A']))`)
+	if want := []string{"/ip4/203.0.113.7/tcp/4001/p2p/R/p2p-circuit/p2p/A", "/ip4/192.168.1.5/tcp/4001/p2p/A",
+		"/ip4/127.0.0.1/tcp/4001/p2p/A", "/ip6/::1/tcp/4001/p2p/A"}; err != nil || !slices.Equal(order, want) {
+		t.Errorf("addresses ordered %v (%v), want %v", order, err, want)
+	}
+
 	bc := chromedp.FromContext(p.ctx).BrowserContextID
 	for _, name := range []string{"clipboard-read", "clipboard-write"} {
 		if _, err := chromedp.CallBrowser(p.ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
