@@ -219,6 +219,14 @@ func TestBrowserDrawersTakeFocusCloseOnEscapeAndHideFromTab(t *testing.T) {
 		p.click("#" + d.button)
 		p.waitJS(5*time.Second, d.panel+" open, with the focus", drawerOpen(d.panel)+` && document.getElementById('`+d.panel+`').contains(document.activeElement)
 			&& `+expanded+` === 'true'`)
+		// The focus stays in the open drawer, as in a dialog.
+		for range 8 {
+			p.pressKey("Tab")
+			if in, err := eval[bool](p, `document.getElementById('`+d.panel+`').contains(document.activeElement) || document.activeElement === document.body`); err != nil || !in {
+				at, _ := eval[string](p, `document.activeElement.id || document.activeElement.tagName`)
+				t.Fatalf("Tab left the open %s for %s (%v)", d.panel, at, err)
+			}
+		}
 		p.pressKey("Escape")
 		p.waitJS(5*time.Second, d.panel+" closed, the focus back on its button", drawerClosed(d.panel)+`
 			&& document.activeElement.id === '`+d.button+`' && `+expanded+` === 'false'`)

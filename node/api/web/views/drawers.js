@@ -1,9 +1,10 @@
 // On a phone the sidebar and the members panel are drawers over the chat
 // (below 680 px and 980 px wide, as style.css lays them out). A closed
 // drawer is off screen, and also inert: Tab does not walk into it and a
-// screen reader does not read it. An open one takes the focus; Escape, the
-// scrim or its button close it, and the focus goes back to the button.
-// Each button says whether its drawer is open (aria-expanded).
+// screen reader does not read it. An open one takes the focus and keeps it,
+// as a dialog does: what is behind the scrim is inert meanwhile. Escape or
+// the scrim close it, and the focus goes back to its button. Each button
+// says whether its drawer is open (aria-expanded).
 
 import { $ } from "../lib/util.js";
 
@@ -12,29 +13,28 @@ const DRAWERS = [
   { cls: "show-members", panel: "members-panel", button: "toggle-members", media: matchMedia("(max-width: 980px)") },
 ];
 
-// sync makes each panel inert when it is a closed drawer, and each button
-// tell its drawer's state.
+// sync makes each panel inert when it is a closed drawer, everything but
+// the open drawer inert while one is open, and each button tell its
+// drawer's state.
 function sync() {
+  const isOpen = (d) => document.body.classList.contains(d.cls);
+  const modal = DRAWERS.some((d) => d.media.matches && isOpen(d));
   for (const d of DRAWERS) {
-    const open = document.body.classList.contains(d.cls);
-    $(d.panel).inert = d.media.matches && !open;
-    $(d.button).setAttribute("aria-expanded", String(open));
+    $(d.panel).inert = !isOpen(d) && (d.media.matches || modal);
+    $(d.button).setAttribute("aria-expanded", String(isOpen(d)));
   }
+  document.querySelector("main.chat").inert = modal;
 }
 
-// closeDrawers closes any open drawer; the focus goes back to its button
-// when it was inside.
+// closeDrawers closes any open drawer, and gives the focus back to its
+// button (the rest of the page was inert while it was open).
 export function closeDrawers() {
-  for (const d of DRAWERS) {
-    if (!document.body.classList.contains(d.cls)) continue;
-    document.body.classList.remove(d.cls);
-    if ($(d.panel).contains(document.activeElement) && d.media.matches) {
-      sync();
-      $(d.button).focus();
-    }
-  }
+  const closing = DRAWERS.filter((d) => document.body.classList.contains(d.cls));
+  for (const d of closing) document.body.classList.remove(d.cls);
   $("scrim").hidden = true;
   sync();
+  const back = closing.find((d) => d.media.matches);
+  if (back) $(back.button).focus();
 }
 
 function toggleDrawer(d) {
