@@ -54,7 +54,9 @@ type RateLimit = abuse.RateLimit
 type Config struct {
 	// DataDir holds the identity key, the datastore and the API token.
 	DataDir string
-	// Name is the display name sent with messages. Empty means the host name.
+	// Name is the display name sent with messages. Empty means the name
+	// SetName saved in the data folder, or else the host name; a name given
+	// here wins over the saved one (see name.go).
 	Name string
 	// ListenAddrs are multiaddrs to listen on. Empty means TCP and QUIC on
 	// every interface, on ports the system picks.
@@ -110,6 +112,10 @@ type Node struct {
 	syncer    *roomsync.Syncer
 	peering   *peering.Peering
 	nat       *nat.Client
+
+	// nameFromConfig is whether cfg.Name was given rather than loaded or
+	// defaulted (see name.go).
+	nameFromConfig bool
 }
 
 // New starts a node. The context bounds start-up only; Close stops the
@@ -120,6 +126,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (n *Node, err error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	nameFromConfig := cfg.Name != ""
+	if cfg.Name == "" {
+		saved, err := savedName(cfg.DataDir)
+		if err != nil {
+			cfg.Logger.Warn("the saved display name is not used", "err", err)
+		}
+		cfg.Name = saved
 	}
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()
@@ -150,7 +164,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, store: st, tasks: tasks.New(), gater: abuse.NewGater()}
+	n = &Node{cfg: cfg, nameFromConfig: nameFromConfig, store: st, tasks: tasks.New(), gater: abuse.NewGater()}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -212,8 +226,9 @@ func (n *Node) Close() error {
 // ID returns the node's peer ID.
 func (n *Node) ID() peer.ID { return n.host.ID() }
 
-// Name returns the node's display name.
-func (n *Node) Name() string { return n.cfg.Name }
+// Name returns the node's display name: the one in use, which SetName
+// changes.
+func (n *Node) Name() string { return n.signals.Name() }
 
 // Host returns the node's libp2p host, for programs that add protocols.
 func (n *Node) Host() host.Host { return n.host }
