@@ -102,7 +102,6 @@ type Node struct {
 	pubsub    *pubsub.PubSub
 	store     *store.Store
 	tasks     *tasks.Group // every goroutine the node starts
-	gater     *abuse.Gater
 	guard     *abuse.Guard
 	retention *retention.Keeper
 	rooms     *rooms.Set
@@ -164,7 +163,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, nameFromConfig: nameFromConfig, store: st, tasks: tasks.New(), gater: abuse.NewGater()}
+	n = &Node{cfg: cfg, nameFromConfig: nameFromConfig, store: st, tasks: tasks.New()}
 	defer func() {
 		if err != nil {
 			n.Close()
