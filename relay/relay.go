@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"sync"
 
+	ds "github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -67,6 +68,15 @@ type Config struct {
 	// Anyone may still open a circuit to a peer that holds one: that peer
 	// chose this relay.
 	Allow []peer.ID
+	// Bootstrap lists other relays (multiaddrs ending in /p2p/ID) this one
+	// keeps connected and serves peerchat's DHT with: relays that do not
+	// know each other split the DHT, and peers reserved on different
+	// relays then never find each other.
+	Bootstrap []string
+	// DHTStore keeps the DHT records the relay serves; nil means memory.
+	// Records live 30 minutes and are renewed by their owners every 10, so
+	// a restart forgets little.
+	DHTStore ds.Batching
 	// Logger receives the relay's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Registry receives the relay's, the node's and libp2p's metrics. Nil
@@ -133,8 +143,12 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 		ListenAddrs: cfg.ListenAddrs,
 		NoMDNS:      true,
 		Rooms:       cfg.Rooms,
-		Logger:      cfg.Logger,
-		Registry:    cfg.Registry,
+		Bootstrap:   cfg.Bootstrap,
+		// A relay is reachable by definition: it serves the DHT that
+		// peers behind NAT use as clients.
+		DHT:      node.DHTConfig{Server: true, Datastore: cfg.DHTStore},
+		Logger:   cfg.Logger,
+		Registry: cfg.Registry,
 		HostOptions: []libp2p.Option{
 			libp2p.ResourceManager(rm),
 			// AutoNAT service: peers learn from the relay whether they
