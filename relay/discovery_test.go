@@ -88,6 +88,39 @@ func TestPeersOnRelaysThatKnowEachOtherOnlyByBootstrapChat(t *testing.T) {
 	}
 }
 
+// The control: the same two relays and peers with the DHT off stay apart,
+// each relay's directory knowing only its own peer. Without this the test
+// above could pass by some other path.
+func TestWithoutTheDHTPeersOnDifferentRelaysStayApart(t *testing.T) {
+	rs, _, _ := twoRelays(t)
+	var peers [2]*node.Node
+	for i := range peers {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		n, err := node.New(ctx, node.Config{
+			DataDir: t.TempDir(), Name: "test", ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, NoMDNS: true,
+			Rooms: []string{"bars"}, Relays: []string{relayAddr(t, rs[i])}, Logger: testLogger(),
+			DHT: node.DHTConfig{Off: true},
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("start node: %v", err)
+		}
+		t.Cleanup(func() { n.Close() })
+		peers[i] = n
+	}
+	waitFor(t, 20*time.Second, "both reserved", func() bool {
+		return peers[0].Relays()[0].Reserved && peers[1].Relays()[0].Reserved
+	})
+	// The DHT brings them together in about 2 s; give them four times that.
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		if k, _ := link(peers[0], peers[1].ID()); k != "" {
+			t.Fatalf("peers on different relays connected (%s) with the DHT off", k)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // The relays' DHT records name no room: after alice and bob found each
 // other in rooms bars and a second one, every record the relays stored is
 // filed under a hashed room key, and no key, value or stored address holds
