@@ -198,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.joinRooms(runCtx) }()
 	}
-	r.log.Info("relay started", "peer", n.ID(), "limited", limits.Limited(),
+	r.log.Info("relay started", "peer", n.ID(), "limited", limits.Limited(), "dht_bootstrap", len(cfg.Bootstrap),
 		"max_reservations", limits.MaxReservations, "max_circuits", limits.MaxCircuits)
 	return r, nil
 }
