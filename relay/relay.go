@@ -192,6 +192,9 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 	for _, info := range n.Rooms() {
 		r.joined[info.Name] = true
 	}
+	if len(cfg.Bootstrap) == 0 {
+		r.log.Info("no other relay given with --bootstrap: unless another relay names this one, peers reserved on other relays are not found through this relay's DHT")
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	if cfg.AllRooms {
