@@ -131,3 +131,58 @@ func TestClientsInARoomFindEachOtherThroughAServer(t *testing.T) {
 		}
 	}
 }
+
+// A node that reaches the world through relays does not advertise while
+// it has neither a relayed nor a public address (only loopback here): a
+// record without them would send finders nowhere. A node not behind
+// relays, beside it, advertises the same addresses, and both search.
+func TestANodeBehindRelaysAdvertisesNothingUntilItHasARelayedAddress(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	server, behind, plain := newHost(t), newHost(t), newHost(t)
+	var groups []*tasks.Group
+	t.Cleanup(func() {
+		for _, g := range groups {
+			g.Stop()
+			g.Wait()
+		}
+		for _, h := range []host.Host{server, behind, plain} {
+			h.Close()
+		}
+	})
+	start := func(h host.Host, cfg Config) {
+		g := tasks.New()
+		groups = append(groups, g)
+		cfg.Host, cfg.Tasks, cfg.Log = h, g, log
+		cfg.Rooms, cfg.RoomPeers = func() []string { return []string{"bars"} }, func(string) int { return 0 }
+		cfg.Bootstrap = func() []peer.AddrInfo { return []peer.AddrInfo{{ID: server.ID(), Addrs: server.Addrs()}} }
+		d, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Start()
+	}
+	start(server, Config{Server: true, Dial: func(peer.AddrInfo, time.Duration) {}})
+	foundByBehind, foundByPlain := &dials{got: map[peer.ID]time.Duration{}}, &dials{got: map[peer.ID]time.Duration{}}
+	start(behind, Config{Relayed: true, Dial: foundByBehind.want})
+	start(plain, Config{Dial: foundByPlain.want})
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, ok := foundByBehind.has(plain.ID()); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the node behind relays did not find the other node's record in 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The other node searches every 1.5 to 4.5 s in its first minute:
+	// after 6 s more it has searched at least once since.
+	until := time.Now().Add(6 * time.Second)
+	for time.Now().Before(until) {
+		if _, ok := foundByPlain.has(behind.ID()); ok {
+			t.Fatal("the node behind relays advertised with loopback addresses only")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
