@@ -103,7 +103,7 @@ func runWorkFloor(ctx context.Context, o *workFloorOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("work floor: %w", err)
 	}
-	pc, err := measure(func(ctx context.Context) (*pathUnderTest, error) { return startPeerchatPath(ctx, o) })
+	pc, err := measure(func(ctx context.Context) (*pathUnderTest, error) { return startPeerchatPath(ctx, o.options, "workfloor-pc") })
 	if err != nil {
 		return nil, fmt.Errorf("peerchat: %w", err)
 	}
@@ -159,7 +159,10 @@ func startWorkFloorPath(ctx context.Context, o *workFloorOptions) (*pathUnderTes
 	return &pathUnderTest{send: f.post, rec: rec, close: f.close}, nil
 }
 
-func startPeerchatPath(ctx context.Context, o *workFloorOptions) (p *pathUnderTest, err error) {
+// startPeerchatPath starts two peerchat nodes in room "bench" with their
+// HTTP APIs, and a WebSocket client on the second: the path a message
+// takes from one UI to another.
+func startPeerchatPath(ctx context.Context, o *options, prefix string) (p *pathUnderTest, err error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -173,7 +176,7 @@ func startPeerchatPath(ctx context.Context, o *workFloorOptions) (p *pathUnderTe
 	}()
 	var nodes [2]*nodeMember
 	for i := range nodes {
-		dir, err := tempDir(o.WorkDir, fmt.Sprintf("workfloor-pc%d-", i))
+		dir, err := tempDir(o.WorkDir, fmt.Sprintf("%s%d-", prefix, i))
 		if err != nil {
 			return nil, err
 		}

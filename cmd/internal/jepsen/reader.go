@@ -1,10 +1,9 @@
-package main
+package jepsen
 
-// Event readers for the Jepsen-style test: one per transport (WebSocket,
-// SSE, long polling), each a client that remembers the last seq it was
-// given and resumes from it whenever its connection breaks, as docs/api.md
-// tells clients to do.
-
+// Event readers: one per transport (WebSocket, SSE, long polling) and
+// node, each a client that remembers the last seq it was given and
+// resumes from it whenever its connection breaks, as docs/api.md tells
+// clients to do.
 import (
 	"bufio"
 	"context"
@@ -20,15 +19,10 @@ import (
 	"github.com/coder/websocket"
 )
 
-// reconnectDelay is how long a reader waits before it dials again after
-// its connection broke or was refused (the node is usually being
-// restarted).
-const reconnectDelay = 50 * time.Millisecond
-
 // eventReader records what one resuming client was given.
 type eventReader struct {
 	transport string // "ws", "sse" or "poll"
-	node      *jepsenNode
+	node      *node
 
 	mu         sync.Mutex
 	last       uint64         // the last seq given
@@ -40,7 +34,7 @@ type eventReader struct {
 	refused    []string // resumes the node refused (a 400 or 410 for a seq it gave)
 }
 
-func newEventReader(transport string, n *jepsenNode) *eventReader {
+func newEventReader(transport string, n *node) *eventReader {
 	return &eventReader{transport: transport, node: n, got: map[string]int{}}
 }
 
@@ -82,6 +76,7 @@ func (r *eventReader) deliver(raw []byte) error {
 	return nil
 }
 
+// refuse records a resume the node refused.
 func (r *eventReader) refuse(status int, body []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -97,7 +92,7 @@ func (r *eventReader) run(ctx context.Context) {
 		var err error
 		switch r.transport {
 		case "ws":
-			err = r.readWebSocket(ctx, client)
+			err = r.readWebSocket(ctx)
 		case "sse":
 			err = r.readSSE(ctx, client)
 		default:
@@ -112,12 +107,13 @@ func (r *eventReader) run(ctx context.Context) {
 			r.mu.Unlock()
 			select {
 			case <-ctx.Done():
-			case <-time.After(reconnectDelay):
+			case <-time.After(retryPause):
 			}
 		}
 	}
 }
 
+// header authorises a request with the node's token.
 func (r *eventReader) header() http.Header {
 	return http.Header{"Authorization": {"Bearer " + r.node.token}}
 }
@@ -131,7 +127,8 @@ func (r *eventReader) checkRefusal(resp *http.Response) {
 	r.refuse(resp.StatusCode, body)
 }
 
-func (r *eventReader) readWebSocket(ctx context.Context, _ *http.Client) error {
+// readWebSocket follows the event WebSocket from the last seq given.
+func (r *eventReader) readWebSocket(ctx context.Context) error {
 	url := fmt.Sprintf("ws://%s/v1/events/ws?since=%d", r.node.api, r.since())
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPHeader: r.header()})
@@ -163,7 +160,7 @@ func (r *eventReader) readSSE(ctx context.Context, client *http.Client) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("SSE request: %w", err)
 	}
 	req.Header = r.header()
 	if last > 0 {
@@ -205,12 +202,14 @@ func (r *eventReader) readSSE(ctx context.Context, client *http.Client) error {
 	return fmt.Errorf("stream ended: %v", sc.Err())
 }
 
+// poll long-polls from the last seq given, page after page, until a
+// request fails.
 func (r *eventReader) poll(ctx context.Context, client *http.Client) error {
 	for {
 		url := fmt.Sprintf("http://%s/v1/events?since=%d&timeout=2", r.node.api, r.since())
 		req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("poll request: %w", err)
 		}
 		req.Header = r.header()
 		resp, err := client.Do(req)
