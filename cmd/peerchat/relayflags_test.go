@@ -165,3 +165,22 @@ func TestRelayBootstrapFromFlagsAndEnvironment(t *testing.T) {
 		t.Errorf("--bootstrap without /p2p/: error %v, want one naming the flag", err)
 	}
 }
+
+// TestNoDHTFlagTurnsTheDHTOff reads --no-dht and PEERCHAT_NO_DHT; the
+// default leaves the DHT on.
+func TestNoDHTFlagTurnsTheDHTOff(t *testing.T) {
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.node.DHT.Off {
+		t.Error("the DHT is off by default")
+	}
+	if cfg, err = parseFlags([]string{"--no-dht"}, io.Discard); err != nil || !cfg.node.DHT.Off {
+		t.Errorf("--no-dht: off %v, err %v; want off", cfg.node.DHT.Off, err)
+	}
+	t.Setenv("PEERCHAT_NO_DHT", "true")
+	if cfg, err = parseFlags(nil, io.Discard); err != nil || !cfg.node.DHT.Off {
+		t.Errorf("PEERCHAT_NO_DHT=true: off %v, err %v; want off", cfg.node.DHT.Off, err)
+	}
+}
