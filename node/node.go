@@ -87,6 +87,9 @@ type Config struct {
 	// Relays are circuit relay addresses, each ending in /p2p/ID, that the
 	// node keeps a reservation with and finds room peers through.
 	Relays []string
+	// DHT configures discovery across relays; the zero value runs it
+	// whenever there are relays or bootstrap peers (see DHTConfig).
+	DHT DHTConfig
 	// HostOptions and PubSubOptions are added to the libp2p host's and
 	// gossipsub's options; the relay service (package relay) uses them.
 	HostOptions   []libp2p.Option

@@ -86,6 +86,9 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		return err
 	}
 	n.nat.Start()
+	if err := startDiscovery(n); err != nil {
+		return err
+	}
 	n.syncer.Start()
 	n.tasks.Go(func() { n.peering.Run(ready) })
 	n.tasks.Go(func() { n.peering.WatchIdentified(ready, n.nat.Observe) })
