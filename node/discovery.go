@@ -61,7 +61,7 @@ func startDiscovery(n *Node) error {
 		Rooms:     n.rooms.Names,
 		RoomPeers: func(room string) int { return len(n.rooms.Peers(room)) },
 		Dial:      func(ai peer.AddrInfo, delay time.Duration) { n.peering.Dialer().Want(ai, delay) },
-		Blocked:   n.gater.IsBlocked,
+		Blocked:   n.peering.IsBlocked,
 	})
 	if err != nil {
 		return err
