@@ -49,8 +49,10 @@ func TestPartitionedRoomHealsWithEveryMessageOnceInOneOrder(t *testing.T) {
 	}
 	wg.Wait()
 	sent := time.Now()
+	// The deadlines are generous: how fast this heals is measured (and
+	// logged here) on a quiet machine, not asserted on a busy one.
 	for _, n := range nodes {
-		waitFor(t, 10*time.Second, "each side holds its 300", func() bool { return len(historyIDs(t, n, "split")) == 300 })
+		waitFor(t, 60*time.Second, "each side holds its 300", func() bool { return len(historyIDs(t, n, "split")) == 300 })
 	}
 	t.Logf("each side whole %s after its last send", time.Since(sent).Round(time.Millisecond))
 	// Heal: unblock and reconnect.
@@ -67,7 +69,7 @@ func TestPartitionedRoomHealsWithEveryMessageOnceInOneOrder(t *testing.T) {
 		}
 	}
 	for _, n := range nodes {
-		waitFor(t, 10*time.Second-time.Since(healed), "600 messages on every node", func() bool { return len(historyIDs(t, n, "split")) == 600 })
+		waitFor(t, 60*time.Second-time.Since(healed), "600 messages on every node", func() bool { return len(historyIDs(t, n, "split")) == 600 })
 	}
 	t.Logf("converged %s after healing", time.Since(healed).Round(time.Millisecond))
 	ref := historyIDs(t, nodes[0], "split")
