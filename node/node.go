@@ -28,6 +28,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/intake"
 	"github.com/peerchat/peerchat/node/internal/nat"
 	"github.com/peerchat/peerchat/node/internal/peering"
+	"github.com/peerchat/peerchat/node/internal/push"
 	"github.com/peerchat/peerchat/node/internal/retention"
 	"github.com/peerchat/peerchat/node/internal/rooms"
 	"github.com/peerchat/peerchat/node/internal/roomsync"
@@ -110,6 +111,7 @@ type Node struct {
 	syncer    *roomsync.Syncer
 	peering   *peering.Peering
 	nat       *nat.Client
+	push      *push.Push
 }
 
 // New starts a node. The context bounds start-up only; Close stops the
