@@ -1,8 +1,12 @@
 package node
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,17 +81,17 @@ func behindNAT(relays ...string) func(*Config) {
 // limitedPair starts bob reserved on r and alice bootstrapped with bob's
 // relayed address, both in room, and waits until each counts the other
 // as a room peer over the limited circuit.
-func limitedPair(t *testing.T, r *stockRelay, room string) (alice, bob *Node) {
+func limitedPair(t *testing.T, r *stockRelay, room string, setup ...any) (alice, bob *Node) {
 	t.Helper()
-	bob = testNode(t, "", behindNAT(r.addr()), func(c *Config) { c.Rooms = []string{room} })
+	bob = testNode(t, "", append([]any{behindNAT(r.addr()), func(c *Config) { c.Rooms = []string{room} }}, setup...)...)
 	waitFor(t, 10*time.Second, "bob's reservation", func() bool {
 		ri := bob.Relays()
 		return len(ri) == 1 && ri[0].Reserved
 	})
-	alice = testNode(t, "", behindNAT(), func(c *Config) {
+	alice = testNode(t, "", append([]any{behindNAT(), func(c *Config) {
 		c.Rooms = []string{room}
 		c.Bootstrap = []string{r.circuitTo(bob.ID())}
-	})
+	}}, setup...)...)
 	waitFor(t, 10*time.Second, "alice and bob room peers over the circuit", func() bool {
 		return roomPeers(alice, room) == 1 && roomPeers(bob, room) == 1
 	})
@@ -137,6 +141,16 @@ func exchange(t *testing.T, a, b *Node, room, tag string, n int) time.Duration {
 func TestChatOverLimitedCircuit(t *testing.T) {
 	r := startStockRelay(t, relayv2.DefaultResources())
 	alice, bob := limitedPair(t, r, "den")
+	var link PeerInfo
+	for _, pi := range alice.Peers() {
+		if pi.ID == bob.ID().String() {
+			link = pi
+		}
+	}
+	if link.Connection != ConnRelayed || !link.Limited || link.Transport != "tcp" || link.Relay != r.host.ID().String() ||
+		len(link.Links) != 1 || link.Links[0].Direction != "outbound" {
+		t.Errorf("alice's link to bob = %+v, want one limited relayed tcp link through the relay, dialled by alice", link)
+	}
 	took := exchange(t, alice, bob, "den", "one", 20)
 	t.Logf("20 messages each way over a limited circuit in %v; relay carried %d bytes", took.Round(time.Millisecond), r.bytes.Load())
 	if got := counter(t, alice, "peerchat_push_envelopes_total", "direction", "received"); got == 0 {
@@ -150,14 +164,18 @@ func TestChatOverLimitedCircuit(t *testing.T) {
 // When the relay cuts the circuit at its time limit, the dialling side
 // opens a fresh one and chat resumes, with what was sent meanwhile.
 func TestChatResumesAfterCircuitReset(t *testing.T) {
+	var logs logLines
 	res := relayv2.DefaultResources()
 	res.Limit = &relayv2.RelayLimit{Duration: 3 * time.Second, Data: 1 << 17}
 	r := startStockRelay(t, res)
-	alice, bob := limitedPair(t, r, "den")
+	alice, bob := limitedPair(t, r, "den", logTo(&logs))
 	exchange(t, alice, bob, "den", "before", 20)
 	waitFor(t, 10*time.Second, "the relay's time limit cutting the circuit", func() bool {
 		return counter(t, alice, "peerchat_circuits_closed_total", "cause", push.CauseTimeLimit) >= 1
 	})
+	if !logs.has("relayed circuit closed: the relay's time limit ran out") {
+		t.Errorf("the circuit's end was not logged in words")
+	}
 	took := exchange(t, alice, bob, "den", "after", 20)
 	t.Logf("20 more each way %v after the reset", took.Round(time.Millisecond))
 }
@@ -184,6 +202,33 @@ func TestCircuitRenewedBeforeDataLimit(t *testing.T) {
 	if aReset > bRenewed || bReset > aRenewed {
 		t.Errorf("a circuit ended that neither side renewed (the relay cut it at its data limit)")
 	}
+}
+
+// logLines keeps the messages of every record logged to it.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logLines) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logLines) WithGroup(string) slog.Handler            { return l }
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.lines = append(l.lines, r.Message)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *logLines) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.lines, func(m string) bool { return strings.Contains(m, s) })
+}
+
+// logTo sends a node's logs to l.
+func logTo(l *logLines) func(*Config) {
+	return func(c *Config) { c.Logger = slog.New(l) }
 }
 
 // counter reads a counter of n's registry, summed over series whose

@@ -372,7 +372,11 @@ func startLabNode(t *testing.T, bin string, p labPeer, relays ...labRelay) *labN
 	dir := filepath.Join(t.TempDir(), p.name)
 	args := []string{"--data", dir, "--api", mgmtIP(p.mgmt) + ":" + apiPort,
 		"--listen", "/ip4/" + p.lanIP() + "/tcp/4001", "--listen", "/ip4/" + p.lanIP() + "/udp/4001/quic-v1",
-		"--no-mdns", "--join", "lab", "--name", p.name}
+		"--no-mdns", "--join", "lab", "--name", p.name,
+		// A punch's failure is logged at info once for each cause and at
+		// debug after that; the cone NAT case times the path's opening on
+		// every failed attempt.
+		"--verbose"}
 	for _, r := range relays {
 		args = append(args, "--relay", r.addr())
 	}

@@ -99,6 +99,8 @@ type Client struct {
 	reachChecked  time.Time
 	reachChecking bool
 	punches       map[peer.ID]*punchState // guarded by mu
+	// punchFailed logs a peer's failed punches once for each cause.
+	punchFailed peering.Once
 }
 
 // relaySlot is the state of the reservation with one relay.
