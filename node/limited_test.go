@@ -78,8 +78,8 @@ func behindNAT(relays ...string) func(*Config) {
 	}
 }
 
-// limitedPair starts bob reserved on r and alice bootstrapped with bob's
-// relayed address, both in room, and waits until each counts the other
+// limitedPair starts bob reserved on r and alice bootstrapped with the
+// relayed address bob shares, both in room, and waits until each counts the other
 // as a room peer over the limited circuit.
 func limitedPair(t *testing.T, r *stockRelay, room string, setup ...any) (alice, bob *Node) {
 	t.Helper()
@@ -88,9 +88,13 @@ func limitedPair(t *testing.T, r *stockRelay, room string, setup ...any) (alice,
 		ri := bob.Relays()
 		return len(ri) == 1 && ri[0].Reserved
 	})
+	share := bob.ShareAddr()
+	if want := r.circuitTo(bob.ID()); share != want {
+		t.Fatalf("bob shares %q, want %q", share, want)
+	}
 	alice = testNode(t, "", append([]any{behindNAT(), func(c *Config) {
 		c.Rooms = []string{room}
-		c.Bootstrap = []string{r.circuitTo(bob.ID())}
+		c.Bootstrap = []string{share}
 	}}, setup...)...)
 	waitFor(t, 10*time.Second, "alice and bob room peers over the circuit", func() bool {
 		return roomPeers(alice, room) == 1 && roomPeers(bob, room) == 1

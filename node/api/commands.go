@@ -13,12 +13,19 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.node.Addrs() {
 		addrs = append(addrs, a.String())
 	}
+	relayed := []string{}
+	for _, a := range s.node.RelayedAddrs() {
+		relayed = append(relayed, a.String())
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"peer_id":  s.node.ID().String(),
 		"name":     s.node.Name(),
 		"addrs":    addrs,
 		"version":  node.Version,
 		"last_seq": s.node.LastSeq(),
+
+		"relayed_addrs": relayed,
+		"share_addr":    s.node.ShareAddr(),
 	})
 }
 

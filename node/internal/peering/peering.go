@@ -91,9 +91,43 @@ func (p *Peering) Bootstrap(addrs []string) error {
 	for _, s := range addrs {
 		ai, err := peer.AddrInfoFromString(s)
 		if err != nil {
+			return fmt.Errorf("bootstrap address %q: %w (want /ip4/…/tcp/…/p2p/PEER, or a relayed /ip4/…/p2p/RELAY/p2p-circuit/p2p/PEER)", s, err)
+		}
+		if err := checkRelayed(ai); err != nil {
 			return fmt.Errorf("bootstrap address %q: %w", s, err)
 		}
 		p.dialer.Want(*ai, 0)
+	}
+	return nil
+}
+
+// checkRelayed refuses a relayed address that cannot work: the relay
+// must be named (/p2p/RELAY right before /p2p-circuit) and be another
+// peer than the one to reach, with one circuit only.
+func checkRelayed(ai *peer.AddrInfo) error {
+	for _, a := range ai.Addrs {
+		if !IsRelayed(a) {
+			continue
+		}
+		circuits := 0
+		for _, c := range a {
+			if c.Code() == ma.P_CIRCUIT {
+				circuits++
+			}
+		}
+		relay := RelayOf(a)
+		var why string
+		switch {
+		case circuits > 1:
+			why = "goes through one relay only"
+		case relay == "":
+			why = "names its relay"
+		case relay == ai.ID.String():
+			why = "names a relay other than the peer"
+		default:
+			continue
+		}
+		return fmt.Errorf("a relayed address %s: /ip4/…/tcp/…/p2p/RELAY/p2p-circuit/p2p/PEER", why)
 	}
 	return nil
 }
