@@ -152,7 +152,7 @@ func TestChatOverLimitedCircuit(t *testing.T) {
 		}
 	}
 	if link.Connection != ConnRelayed || !link.Limited || link.Transport != "tcp" || link.Relay != r.host.ID().String() ||
-		len(link.Links) != 1 || link.Links[0].Direction != "outbound" {
+		len(link.Links) != 1 || link.Links[0].Direction != "outbound" || link.IsRelay {
 		t.Errorf("alice's link to bob = %+v, want one limited relayed tcp link through the relay, dialled by alice", link)
 	}
 	took := exchange(t, alice, bob, "den", "one", 20)

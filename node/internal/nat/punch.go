@@ -392,10 +392,10 @@ func (rc *Client) punch(p peer.ID) {
 	rc.mu.Unlock()
 	switch {
 	case err == nil:
-		rc.punchFailed.Forget("punch", p)
+		rc.failed.Forget("punch", p)
 	case rc.tasks.Context().Err() == nil:
 		cause := peering.Cause(err)
-		if rc.punchFailed.First("punch", p, cause) {
+		if rc.failed.First("punch", p, cause) {
 			rc.log.Info("hole punch attempt failed: "+cause+"; the link stays relayed", "peer", p, "next_in", wait.Round(time.Second), "err", err)
 		} else {
 			rc.log.Debug("hole punch attempt failed again: "+cause, "peer", p, "next_in", wait.Round(time.Second), "err", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/peerchat/peerchat/node/internal/names"
@@ -48,6 +49,9 @@ type PeerInfo struct {
 	Limited bool `json:"limited"`
 	// Links lists every connection to the peer, the best first.
 	Links []LinkInfo `json:"links"`
+	// IsRelay is true for a peer that serves circuit relay v2 (it said so
+	// in identify): a relay, whether or not it chats in rooms.
+	IsRelay bool `json:"is_relay"`
 }
 
 // LinkInfo describes one connection to a peer.
@@ -156,11 +160,17 @@ func (p *Peering) Peers() []PeerInfo {
 		}
 		out = append(out, PeerInfo{
 			ID: id.String(), Name: p.names.Name(id), Addrs: addrs, Connection: best.Connection, Relay: best.Relay,
-			Transport: best.Transport, Limited: best.Limited, Links: links,
+			Transport: best.Transport, Limited: best.Limited, Links: links, IsRelay: p.isRelay(id),
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// isRelay reports whether id told identify it serves circuit relay v2.
+func (p *Peering) isRelay(id peer.ID) bool {
+	protos, err := p.host.Peerstore().SupportsProtocols(id, proto.ProtoIDv2Hop)
+	return err == nil && len(protos) > 0
 }
 
 // linkOf describes c.
