@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	pbv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/pb"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
@@ -20,6 +21,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/peerchat/peerchat/node/internal/push"
+	"github.com/peerchat/peerchat/protocol"
 )
 
 // stockRelay is a go-libp2p circuit relay v2 with nothing of peerchat in
@@ -264,4 +266,47 @@ func hasLabel(m *dto.Metric, k, v string) bool {
 		}
 	}
 	return false
+}
+
+// Once a direct link joins the limited circuit, gossip carries the room
+// and push writes nothing more: direct links are preferred.
+func TestPushStopsWhenADirectLinkExists(t *testing.T) {
+	r := startStockRelay(t, relayv2.DefaultResources())
+	bob := testNode(t, "", func(c *Config) { c.Relays, c.Rooms = []string{r.addr()}, []string{"den"} })
+	waitFor(t, 10*time.Second, "bob's reservation", func() bool { return len(bob.RelayedAddrs()) > 0 })
+	alice := testNode(t, "", behindNAT(), func(c *Config) {
+		c.Rooms = []string{"den"}
+		c.Bootstrap = []string{bob.ShareAddr()}
+	})
+	waitFor(t, 10*time.Second, "alice and bob room peers over the circuit", func() bool {
+		return roomPeers(alice, "den") == 1 && roomPeers(bob, "den") == 1
+	})
+	exchange(t, alice, bob, "den", "limited", 5)
+	if counter(t, alice, "peerchat_push_envelopes_total", "direction", "sent") == 0 {
+		t.Fatal("alice pushed nothing over the limited circuit")
+	}
+
+	var direct []string
+	for _, a := range bob.Addrs() {
+		if !strings.Contains(a.String(), "p2p-circuit") {
+			direct = append(direct, a.String())
+		}
+	}
+	ai, err := peer.AddrInfoFromString(direct[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// libp2p would otherwise answer with the limited circuit it has.
+	ctx := network.WithForceDirectDial(context.Background(), "a direct link besides the circuit")
+	if err := alice.Host().Connect(ctx, *ai); err != nil {
+		t.Fatalf("alice dials bob directly: %v", err)
+	}
+	waitFor(t, 10*time.Second, "bob in alice's room topic over the direct link", func() bool {
+		return slices.Contains(alice.PubSub().ListPeers(protocol.Topic("den")), bob.ID()) && len(alice.push.Peers("den")) == 0
+	})
+	pushed := counter(t, alice, "peerchat_push_envelopes_total", "direction", "sent")
+	exchange(t, alice, bob, "den", "direct", 5)
+	if got := counter(t, alice, "peerchat_push_envelopes_total", "direction", "sent"); got != pushed {
+		t.Errorf("alice pushed %v envelopes with a direct link up, want none", got-pushed)
+	}
 }
