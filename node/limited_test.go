@@ -310,3 +310,20 @@ func TestPushStopsWhenADirectLinkExists(t *testing.T) {
 		t.Errorf("alice pushed %v envelopes with a direct link up, want none", got-pushed)
 	}
 }
+
+// An envelope larger than a relay lets one circuit carry is not pushed,
+// and no circuit is renewed for it; what follows still arrives.
+func TestOversizedEnvelopeDoesNotChurnCircuits(t *testing.T) {
+	res := relayv2.DefaultResources()
+	res.Limit = &relayv2.RelayLimit{Duration: 2 * time.Minute, Data: 16 << 10}
+	r := startStockRelay(t, res)
+	alice, bob := limitedPair(t, r, "den")
+	mustSend(t, alice, "den", strings.Repeat("x", 15000))
+	waitFor(t, 10*time.Second, "the large envelope refused by push", func() bool {
+		return counter(t, alice, "peerchat_push_dropped_total", "reason", "too_large") == 1
+	})
+	exchange(t, alice, bob, "den", "after", 5)
+	if got := counter(t, alice, "peerchat_circuits_closed_total", "cause", push.CauseRenewed); got != 0 {
+		t.Errorf("alice renewed %v circuits for an envelope none could carry", got)
+	}
+}

@@ -117,7 +117,11 @@ type countedStream struct {
 
 func (s *countedStream) Write(b []byte) (int, error) {
 	if !s.c.charge(len(b)) {
-		s.spent(s.c)
+		// A write no fresh circuit could take fails without renewing:
+		// a new circuit would fail it the same way.
+		if cost(len(b)) <= s.c.usable() {
+			s.spent(s.c)
+		}
 		s.Stream.Reset()
 		return 0, ErrBudget
 	}

@@ -197,7 +197,15 @@ func (p *Push) writeOn(l *link, ci *circuit, pending []outFrame) ([]outFrame, er
 	for {
 		for len(pending) > 0 {
 			f := pending[0]
-			if err := p.send(s, ci, appendFrame(nil, frameEnvelope, encodeEnvelope(f.room, f.data))); err != nil {
+			frame := appendFrame(nil, frameEnvelope, encodeEnvelope(f.room, f.data))
+			if cost(len(frame)) > ci.usable() {
+				// Not even a fresh circuit of this relay takes it: dropping
+				// it beats renewing circuits forever.
+				p.metrics.dropped.WithLabelValues("too_large").Inc()
+				pending = pending[1:]
+				continue
+			}
+			if err := p.send(s, ci, frame); err != nil {
 				return pending, err
 			}
 			p.metrics.envelopes.WithLabelValues("sent").Inc()
@@ -254,8 +262,7 @@ func (p *Push) open(ci *circuit) (network.Stream, error) {
 // the circuit for a fresh one when it does not.
 func (p *Push) send(s network.Stream, ci *circuit, frame []byte) error {
 	if !ci.charge(len(frame)) {
-		p.metrics.dropped.WithLabelValues("budget").Inc()
-		p.spent(ci)
+		p.spent(ci) // the frame waits for the next circuit
 		return ErrBudget
 	}
 	s.SetWriteDeadline(time.Now().Add(openTimeout))

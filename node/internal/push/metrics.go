@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) *pushMetrics {
 		}, []string{"direction"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peerchat_push_dropped_total",
-			Help: "Envelopes not pushed (sync delivers them later), by reason: queue_full, budget.",
+			Help: "Envelopes not pushed, by reason: queue_full (sync delivers them later), too_large (larger than the relay lets one circuit carry).",
 		}, []string{"reason"}),
 		circuitBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "peerchat_circuit_bytes_sent_total",
