@@ -61,10 +61,6 @@ type Config struct {
 	// subscribes to, up to MaxRooms (zero means DefaultMaxRooms).
 	AllRooms bool
 	MaxRooms int
-	// Bootstrap are other relays (or any peers), each ending in /p2p/ID,
-	// dialled at start and kept connected: relays that know each other
-	// carry the gossip of the rooms both serve between their peers.
-	Bootstrap []string
 	// Limits bound the relay service; the zero value is sized for chat.
 	Limits Limits
 	// Allow, when not empty, lists the only peers that may reserve a slot.
@@ -137,7 +133,6 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 		ListenAddrs: cfg.ListenAddrs,
 		NoMDNS:      true,
 		Rooms:       cfg.Rooms,
-		Bootstrap:   cfg.Bootstrap,
 		Logger:      cfg.Logger,
 		Registry:    cfg.Registry,
 		HostOptions: []libp2p.Option{

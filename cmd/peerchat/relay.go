@@ -32,7 +32,7 @@ type relayConfig struct {
 // PEERCHAT_ variable as peerchat's are. See docs/relay.md.
 func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 	var cfg relayConfig
-	var listen, rooms, allow, bootstrap listFlag
+	var listen, rooms, allow listFlag
 	l := &cfg.relay.Limits
 	fs := flag.NewFlagSet("peerchat relay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,7 +41,6 @@ func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 	fs.Var(&rooms, "room", "room to serve: join it and carry its gossip (repeatable)")
 	fs.BoolVar(&cfg.relay.AllRooms, "all-rooms", false, "serve every room a connected peer subscribes to")
 	fs.IntVar(&cfg.relay.MaxRooms, "max-rooms", relay.DefaultMaxRooms, "most rooms joined with --all-rooms")
-	fs.Var(&bootstrap, "bootstrap", "multiaddr of another relay to dial and keep connected (repeatable)")
 	fs.Var(&allow, "allow", "peer ID allowed to reserve a slot (repeatable; default: anyone)")
 	fs.StringVar(&cfg.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090)")
 	fs.StringVar(&cfg.relay.Name, "name", "peerchat-relay", "display name in rooms")
@@ -73,7 +72,7 @@ func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 	if l.CircuitDuration < 0 || l.CircuitData < 0 {
 		return cfg, errors.New("--circuit-duration and --circuit-data cannot be negative")
 	}
-	cfg.relay.ListenAddrs, cfg.relay.Rooms, cfg.relay.Bootstrap = listen.values, rooms.values, bootstrap.values
+	cfg.relay.ListenAddrs, cfg.relay.Rooms = listen.values, rooms.values
 	for _, s := range allow.values {
 		id, err := peer.Decode(s)
 		if err != nil {

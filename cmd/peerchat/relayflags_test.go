@@ -137,17 +137,3 @@ func TestFlagDefaultsAreTheLibraryDefaults(t *testing.T) {
 		t.Errorf("--max-rooms defaults to %d, want relay.DefaultMaxRooms %d", rcfg.relay.MaxRooms, relay.DefaultMaxRooms)
 	}
 }
-
-// `peerchat relay --bootstrap` is repeatable and reaches the relay's
-// configuration, as PEERCHAT_BOOTSTRAP does.
-func TestRelayBootstrapFlag(t *testing.T) {
-	const r1 = "/ip4/198.51.100.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
-	const r2 = "/ip4/198.51.100.2/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
-	cfg, err := parseRelayFlags([]string{"--bootstrap", r1, "--bootstrap", r2}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := cfg.relay.Bootstrap; len(got) != 2 || got[0] != r1 || got[1] != r2 {
-		t.Errorf("--bootstrap twice gives %q, want both", got)
-	}
-}
