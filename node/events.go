@@ -87,4 +87,3 @@ func (n *Node) Subscribe(ctx context.Context, since uint64) (<-chan protocol.Eve
 	}
 	return ch, nil
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -75,3 +76,9 @@ func retentionOf(n *Node) *retention.Keeper { return n.retention }
 
 // syncProtocolsOf lists the sync protocols n speaks, preferred first.
 func syncProtocolsOf(n *Node) []libp2pprotocol.ID { return n.syncer.Protocols() }
+
+// dropTracerOf is the gossipsub tracer n's syncer listens to.
+func dropTracerOf(n *Node) pubsub.RawTracer { return n.syncer.DropTracer() }
+
+// lockSyncer holds n's syncer's lock until the returned func is called.
+func lockSyncer(n *Node) (unlock func()) { return n.syncer.LockForTest() }

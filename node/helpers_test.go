@@ -130,3 +130,22 @@ func mustParseID(t testing.TB, s string) protocol.ID {
 }
 
 func peerInfo(n *Node) peer.AddrInfo { return peer.AddrInfo{ID: n.ID(), Addrs: n.Host().Addrs()} }
+
+// sendRetrying sends text as a client does that retries when the node
+// says it is over the rate limit, waiting a little longer each time.
+func sendRetrying(t testing.TB, n *Node, room, text string) protocol.Message {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	wait := 5 * time.Millisecond
+	for {
+		m, _, err := n.Send(context.Background(), room, text, "")
+		if err == nil {
+			return m
+		}
+		if ErrorCode(err) != CodeRateLimited || time.Now().After(deadline) {
+			t.Fatalf("send %q: %v", text, err)
+		}
+		time.Sleep(wait) // the client's backoff, not a wait for a result
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}

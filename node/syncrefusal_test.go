@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/peerchat/peerchat/protocol"
 )
 
@@ -69,7 +68,6 @@ func TestASyncPeerIsToldWhyItsFramesAreRefused(t *testing.T) {
 		})
 	}
 }
-
 
 func TestTheNodeAnnouncesItsAgentVersion(t *testing.T) {
 	a, b := pair(t, "agents")

@@ -37,7 +37,7 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 	cfg, log, st := n.cfg, n.cfg.Logger, n.store
 	ready := n.tasks.Context()
 	m := metrics.New(cfg.Registry, st)
-	guard := abuse.NewGuard(cfg.RateLimit, m.Reject)
+	guard := abuse.NewGuard(cfg.RateLimit, m.Reject, func(room string, from peer.ID) { n.syncer.Refused(room, from) })
 	n.guard = guard
 	var err error
 	if n.nat, err = nat.New(nat.Config{Relays: cfg.Relays, Log: log, Registry: cfg.Registry, Tasks: n.tasks}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxRoomNameLen is the longest room name.
@@ -16,16 +17,20 @@ var ErrRoomName = errors.New("room names are 1 to 64 characters of letters, digi
 // ValidateRoomName checks that name is 1 to 64 characters of ASCII letters,
 // digits, '-', '_' and '.'. The narrow alphabet keeps room names safe in
 // URLs, topic names and datastore keys without escaping.
+//
+// Errors name what the user typed: characters (not bytes) and the
+// character refused as it was written, so that "Ünïcode-räum" is told
+// that 'Ü' is not allowed.
 func ValidateRoomName(name string) error {
-	if len(name) == 0 || len(name) > MaxRoomNameLen {
-		return fmt.Errorf("%w: got %d characters", ErrRoomName, len(name))
-	}
-	for _, c := range []byte(name) {
+	for _, c := range name {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
 		default:
 			return fmt.Errorf("%w: %q is not allowed", ErrRoomName, c)
 		}
+	}
+	if n := utf8.RuneCountInString(name); n == 0 || n > MaxRoomNameLen {
+		return fmt.Errorf("%w: got %d characters", ErrRoomName, n)
 	}
 	if name == "." || name == ".." {
 		return fmt.Errorf("%w: %q is reserved", ErrRoomName, name)

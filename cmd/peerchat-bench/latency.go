@@ -101,61 +101,25 @@ func latencyFloor(ctx context.Context, o *latencyOptions) (*latencyResult, error
 }
 
 func latencyPeerchat(ctx context.Context, o *latencyOptions) (*latencyResult, error) {
-	var nodes [2]*nodeMember
-	for i := range nodes {
-		dir, err := tempDir(o.WorkDir, fmt.Sprintf("latency%d-", i))
-		if err != nil {
-			return nil, err
-		}
-		opts := nodeOptions{Transport: o.Transport, Rooms: []string{"bench"}, Logger: o.log}
-		if i == 1 {
-			opts.Bootstrap = nodes[0].addrs()[:1]
-		}
-		if nodes[i], err = newNodeMember(ctx, dir, opts); err != nil {
-			return nil, err
-		}
-		defer nodes[i].close()
-	}
-	apiA, err := serveAPI(nodes[0].n, o.log)
+	p, err := startPeerchatPath(ctx, o.options, "latency")
 	if err != nil {
 		return nil, err
 	}
-	defer apiA.close()
-	apiB, err := serveAPI(nodes[1].n, o.log)
-	if err != nil {
-		return nil, err
-	}
-	defer apiB.close()
-
-	rec := newRecorder(1)
-	wsCtx, stopWS := context.WithCancel(ctx)
-	defer stopWS()
-	ws, err := dialEvents(wsCtx, apiB, nodes[1].n.LastSeq())
-	if err != nil {
-		return nil, err
-	}
-	go readMessageTexts(wsCtx, ws, rec.hook(0))
-
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}, Timeout: 30 * time.Second}
+	defer p.close()
 	var (
 		mu    sync.Mutex
 		posts []time.Duration
 	)
 	send := func(ctx context.Context, text string) error {
 		t := time.Now()
-		err := postMessage(ctx, client, apiA, "bench", text)
+		err := p.send(ctx, text)
 		d := time.Since(t)
 		mu.Lock()
 		posts = append(posts, d)
 		mu.Unlock()
 		return err
 	}
-	if err := waitUntil(ctx, 30*time.Second, "the nodes to meet in the room", func() bool {
-		return nodes[0].topicPeers() > 0 && nodes[1].topicPeers() > 0
-	}); err != nil {
-		return nil, err
-	}
-	res, err := measureLatency(ctx, o, rec, 1, send)
+	res, err := measureLatency(ctx, o, p.rec, 1, send)
 	if err != nil {
 		return nil, err
 	}

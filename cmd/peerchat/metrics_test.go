@@ -11,7 +11,7 @@ func TestMetricsAndSignInLinkArePrintedAndServed(t *testing.T) {
 	metricsAddr := freeAPIAddr(t)
 	p := startLocalNode(t, "metered", t.TempDir(), "--metrics", metricsAddr, "--join", "m")
 	link := p.waitLine("web UI: http://", startTimeout)
-	if !strings.Contains(link, "/auth?token="+p.token) {
+	if !strings.Contains(link, "/auth#token="+p.token) {
 		t.Fatalf("sign-in link %q does not carry the token", link)
 	}
 	p.call("POST", "/v1/rooms/m/messages", map[string]string{"text": "count me"}, nil, http.StatusCreated)

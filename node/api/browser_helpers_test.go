@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,8 +21,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// updateUIPNG makes the browser tests write the screenshot that README.md
-// shows: go test ./node/api -run TestBrowserChat -update-ui-png
+// updateUIPNG makes the browser tests write the screenshots in docs/:
+// ui.png (1280 px wide, which README.md shows) and ui-phone.png (390 px):
+// go test ./node/api -run TestBrowserChat -update-ui-png
 var updateUIPNG = flag.Bool("update-ui-png", false, "write docs/ui.png from the browser test's screenshot")
 
 // chromiumPath finds Debian's chromium. The browser tests fail (never
@@ -106,6 +108,20 @@ func (b *browser) open(name string, a *apiNode) *uiPage {
 	b.t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	b.t.Cleanup(cancel)
+	return b.signInTab(ctx, name, a)
+}
+
+// openBeside signs a new tab in the browser context of p (the same
+// profile: cookies and storage shared) in to a's web UI.
+func (p *uiPage) openBeside(name string, a *apiNode) *uiPage {
+	p.t.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx)
+	p.t.Cleanup(cancel)
+	return p.b.signInTab(ctx, name, a)
+}
+
+func (b *browser) signInTab(ctx context.Context, name string, a *apiNode) *uiPage {
+	b.t.Helper()
 	p := &uiPage{t: b.t, b: b, name: name, ctx: ctx, node: a}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 760)); err != nil { // opens the tab
 		b.t.Fatalf("%s: open a tab: %v", name, err)
@@ -121,7 +137,7 @@ func (b *browser) open(name string, a *apiNode) *uiPage {
 			b.mu.Unlock()
 		}
 	}()
-	if err := p.do(30*time.Second, chromedp.Navigate(a.srv.URL+"/auth?token="+testToken)); err != nil {
+	if err := p.do(30*time.Second, chromedp.Navigate(LoginURL(strings.TrimPrefix(a.srv.URL, "http://"), testToken))); err != nil {
 		b.t.Fatalf("%s: sign in: %v", name, err)
 	}
 	p.waitJS(15*time.Second, "the page to connect", `document.querySelector('[data-testid=connection]').dataset.state === 'connected'`)
@@ -274,6 +290,21 @@ func (a *apiNode) crash() {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// updateDocsPNG copies a screenshot to docs/name.
+func updateDocsPNG(t *testing.T, shot, name string) {
+	t.Helper()
+	if shot == "" {
+		return
+	}
+	_, file, _, _ := runtime.Caller(0)
+	dst := filepath.Join(filepath.Dir(file), "..", "..", "docs", name)
+	if err := copyFile(shot, dst); err != nil {
+		t.Errorf("update docs/%s: %v", name, err)
+		return
+	}
+	t.Logf("wrote %s", dst)
 }
 
 // copyFile copies a file, for docs/ui.png.

@@ -3,9 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -162,15 +160,16 @@ func TestBrowserChat(t *testing.T) {
 	pb.waitJS(10*time.Second, "alice typing on bob's page", typingShows("alice"))
 	pb.typeText("Send me the link")
 	pa.waitJS(10*time.Second, "bob typing on alice's page", typingShows("bob"))
-	shot := pa.screenshot("alice-chat")
+	pa.screenshot("alice-chat")
 	pb.screenshot("bob-chat")
-	if *updateUIPNG && shot != "" {
-		_, file, _, _ := runtime.Caller(0)
-		dst := filepath.Join(filepath.Dir(file), "..", "..", "docs", "ui.png")
-		if err := copyFile(shot, dst); err != nil {
-			t.Errorf("update docs/ui.png: %v", err)
-		} else {
-			t.Logf("wrote %s", dst)
+	if *updateUIPNG {
+		if err := pa.do(10*time.Second, chromedp.EmulateViewport(1280, 800)); err != nil {
+			t.Fatal(err)
+		}
+		pa.waitJS(5*time.Second, "the 1280 px layout", `innerWidth === 1280`)
+		updateDocsPNG(t, pa.screenshot("alice-chat-1280"), "ui.png")
+		if err := pa.do(10*time.Second, chromedp.EmulateViewport(1200, 760)); err != nil {
+			t.Fatal(err)
 		}
 	}
 
@@ -182,7 +181,9 @@ func TestBrowserChat(t *testing.T) {
 		&& document.documentElement.scrollWidth <= innerWidth
 		&& document.querySelector('#sidebar').getBoundingClientRect().right <= 0
 		&& document.querySelector('[data-testid=composer]').getBoundingClientRect().width > 250`)
-	pb.screenshot("bob-phone")
+	if phone := pb.screenshot("bob-phone"); *updateUIPNG {
+		updateDocsPNG(t, phone, "ui-phone.png")
+	}
 	pb.click(`#toggle-members`)
 	pb.waitJS(5*time.Second, "the members drawer", `document.querySelector('#members-panel').getBoundingClientRect().left < innerWidth - 200`)
 	pb.screenshot("bob-phone-members")
@@ -218,7 +219,7 @@ func TestBrowserLongPollingFallback(t *testing.T) {
 
 	pb := b.open("bob", bob)
 	pb.waitJS(10*time.Second, "long polling", transportIs("long-polling"))
-	if st, err := eval[int](pb, `fetch('/v1/events/ws').then(r => r.status)`); err != nil || st != 503 {
+	if st, err := eval[int](pb, `fetch('/v1/events/ws', {headers: {Authorization: 'Bearer ' + localStorage.getItem('peerchat-session')}}).then(r => r.status)`); err != nil || st != 503 {
 		t.Fatalf("the WebSocket endpoint answered %d (%v), want 503", st, err)
 	}
 	pb.openRoom("lobby")
@@ -261,7 +262,7 @@ func TestBrowserLongPollingFallback(t *testing.T) {
 	pb.screenshot("bob-long-polling")
 }
 
-// TestBrowserHistoryAndSignIn: a page without the sign-in cookie says to
+// TestBrowserHistoryAndSignIn: a page without a session says to
 // open the node's link; a signed-in page shows the newest 50 messages and
 // pages back through the rest, in order, by button and by scrolling.
 func TestBrowserHistoryAndSignIn(t *testing.T) {
@@ -275,7 +276,7 @@ func TestBrowserHistoryAndSignIn(t *testing.T) {
 		carol.send("lobby", want[i-1], "")
 	}
 
-	// No cookie: the page asks for the link.
+	// No session: the page asks for the link.
 	anon, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
 	pn := &uiPage{t: t, b: b, name: "no-cookie", ctx: anon, node: carol}

@@ -44,7 +44,7 @@ func (s *Server) getRooms(w http.ResponseWriter, r *http.Request) {
 func (s *Server) joinRoom(w http.ResponseWriter, r *http.Request) {
 	room := r.PathValue("room")
 	if err := s.node.JoinRoom(r.Context(), room); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"room": room})
@@ -52,7 +52,7 @@ func (s *Server) joinRoom(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) leaveRoom(w http.ResponseWriter, r *http.Request) {
 	if err := s.node.LeaveRoom(r.Context(), r.PathValue("room")); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -66,16 +66,16 @@ type sendRequest struct {
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	var req sendRequest
 	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	if req.Text == nil {
-		writeError(w, node.Errorf(node.CodeInvalid, `the field "text" is required`))
+		s.fail(w, r, node.Errorf(node.CodeInvalid, `the field "text" is required`))
 		return
 	}
 	msg, created, err := s.node.Send(r.Context(), r.PathValue("room"), *req.Text, req.ClientMsgID)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	status := http.StatusOK
@@ -91,14 +91,14 @@ func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			writeError(w, node.Errorf(node.CodeInvalid, "limit must be a number from 1 to 500"))
+			s.fail(w, r, node.Errorf(node.CodeInvalid, "limit must be a number from 1 to 500"))
 			return
 		}
 		limit = n
 	}
 	msgs, more, err := s.node.History(r.Context(), r.PathValue("room"), q.Get("before"), limit)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "more": more})
@@ -107,7 +107,7 @@ func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) {
 func (s *Server) postTyping(w http.ResponseWriter, r *http.Request) {
 	sent, err := s.node.Typing(r.Context(), r.PathValue("room"))
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"sent": sent})
@@ -118,13 +118,13 @@ func (s *Server) postRead(w http.ResponseWriter, r *http.Request) {
 		UpTo string `json:"up_to"`
 	}
 	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	room := r.PathValue("room")
 	upTo, err := s.node.MarkRead(r.Context(), room, req.UpTo)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"room": room, "up_to": upTo})
@@ -133,7 +133,7 @@ func (s *Server) postRead(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getMembers(w http.ResponseWriter, r *http.Request) {
 	members, err := s.node.Members(r.Context(), r.PathValue("room"))
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"members": members})
@@ -144,11 +144,11 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request) {
 		Status string `json:"status"`
 	}
 	if err := decodeBody(r, &req); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	if err := s.node.SetPresence(r.Context(), req.Status); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": req.Status})

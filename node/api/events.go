@@ -42,14 +42,14 @@ func parseSince(r *http.Request) (uint64, error) {
 func (s *Server) pollEvents(w http.ResponseWriter, r *http.Request) {
 	since, err := parseSince(r)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	timeout := time.Duration(0)
 	if v := r.URL.Query().Get("timeout"); v != "" {
 		secs, err := strconv.ParseFloat(v, 64)
 		if err != nil || secs < 0 {
-			writeError(w, node.Errorf(node.CodeInvalid, "timeout must be a number of seconds from 0 to 60"))
+			s.fail(w, r, node.Errorf(node.CodeInvalid, "timeout must be a number of seconds from 0 to 60"))
 			return
 		}
 		timeout = min(time.Duration(secs*float64(time.Second)), maxPollTimeout)
@@ -63,7 +63,7 @@ func (s *Server) pollEvents(w http.ResponseWriter, r *http.Request) {
 		cancel()
 	}
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	next := since
@@ -93,22 +93,25 @@ func (s *Server) pollEvents(w http.ResponseWriter, r *http.Request) {
 // position in the durable log, so a slow client delays only itself and
 // never loses an event.
 func (s *Server) eventsWebSocket(w http.ResponseWriter, r *http.Request) {
+	id := requestID(w) // read before the upgrade takes the connection
 	since, err := parseSince(r)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	// Refuse a gone or bad seq before upgrading, so the client gets a
 	// readable HTTP error.
 	if _, err := s.node.Events(r.Context(), since, 1); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	if s.opts.RefuseWebSocket {
-		writeError(w, node.Errorf(node.CodeUnavailable, "WebSocket is turned off on this server; use /v1/events/sse or long polling"))
+		s.fail(w, r, node.Errorf(node.CodeUnavailable, "WebSocket is turned off on this server; use /v1/events/sse or long polling"))
 		return
 	}
-	conn, err := websocket.Accept(w, r, nil)
+	// A page offers its session as a subprotocol (see authorized); the
+	// answer names the plain one, as the handshake requires.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{WebSocketProtocol}})
 	if err != nil {
 		return // Accept has answered the client
 	}
@@ -117,11 +120,12 @@ func (s *Server) eventsWebSocket(w http.ResponseWriter, r *http.Request) {
 	for {
 		evs, err := s.node.Events(ctx, since, wsBatch)
 		if err != nil {
+			s.logFailure(r, id, err)
 			code := websocket.StatusInternalError
 			if node.ErrorCode(err) == node.CodeGone {
 				code = websocket.StatusPolicyViolation
 			}
-			conn.Close(code, closeReason(err))
+			conn.Close(code, closeReason(err, id))
 			return
 		}
 		for _, ev := range evs {
@@ -153,8 +157,10 @@ func (s *Server) eventsWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func closeReason(err error) string {
-	b, _ := json.Marshal(map[string]string{"code": string(node.ErrorCode(err))})
+// closeReason is what a stream tells its client when it ends on an error:
+// the code and the request id, never the detail, which is in the log.
+func closeReason(err error, id string) string {
+	b, _ := json.Marshal(map[string]string{"code": string(node.ErrorCode(err)), "request_id": id})
 	if len(b) > 120 {
 		return string(node.ErrorCode(err))
 	}
@@ -164,24 +170,25 @@ func closeReason(err error) string {
 // eventsSSE streams events as Server-Sent Events: `id:` is the seq, and a
 // reconnecting EventSource resumes from its Last-Event-ID header.
 func (s *Server) eventsSSE(w http.ResponseWriter, r *http.Request) {
+	id := requestID(w)
 	since, err := parseSince(r)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
-			writeError(w, node.Errorf(node.CodeInvalid, "Last-Event-ID must be a seq"))
+			s.fail(w, r, node.Errorf(node.CodeInvalid, "Last-Event-ID must be a seq"))
 			return
 		}
 	}
 	if _, err := s.node.Events(r.Context(), since, 1); err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		writeError(w, node.Errorf(node.CodeInternal, "streaming is not supported by this connection"))
+		s.fail(w, r, node.Errorf(node.CodeInternal, "streaming is not supported by this connection"))
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -195,7 +202,8 @@ func (s *Server) eventsSSE(w http.ResponseWriter, r *http.Request) {
 	for {
 		evs, err := s.node.Events(ctx, since, wsBatch)
 		if err != nil {
-			fmt.Fprintf(w, "event: error\ndata: %s\n\n", closeReason(err))
+			s.logFailure(r, id, err)
+			fmt.Fprintf(w, "event: error\ndata: %s\n\n", closeReason(err, id))
 			flusher.Flush()
 			return
 		}

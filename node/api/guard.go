@@ -6,14 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
-
-	"github.com/peerchat/peerchat/node"
 )
-
-// CookieName is the cookie that carries the token for the web UI, whose
-// WebSocket and EventSource connections cannot set an Authorization header.
-const CookieName = "peerchat_token"
 
 // hostAllowed reports whether the request's Host names this server: the
 // address it was accepted on, or localhost on the same port. Anything else
@@ -64,43 +57,38 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, r.Host)
 }
 
-// authorized checks the bearer token, or the UI's cookie.
+// authorized checks the request's credential: the API token or a browser
+// session, as a bearer token, or for a WebSocket handshake (whose headers
+// a page cannot set) a session offered as a subprotocol.
 func (s *Server) authorized(r *http.Request) bool {
 	if s.token == "" {
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		c, err := r.Cookie(CookieName)
-		if err != nil {
-			return false
+		cred = sessionProtocol(r)
+	}
+	if cred == "" {
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(cred), []byte(s.token)) == 1 {
+		return true
+	}
+	return s.sessions.use(cred)
+}
+
+// sessionProtocol returns the session a WebSocket handshake offers as the
+// subprotocol SessionProtocolPrefix+ID, or "".
+func sessionProtocol(r *http.Request) string {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return ""
+	}
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			if id, ok := strings.CutPrefix(strings.TrimSpace(p), SessionProtocolPrefix); ok {
+				return id
+			}
 		}
-		got = c.Value
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
-}
-
-// login serves /auth?token=T, the link the node prints at start (as
-// Jupyter does): a correct token becomes an HttpOnly, SameSite=Strict
-// cookie and the browser is sent to the UI, so the user never types it.
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	tok := r.URL.Query().Get("token")
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 || s.token == "" {
-		writeError(w, node.Errorf(node.CodeUnauthorized, "wrong or missing token in the link; use the link the node printed at start"))
-		return
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     CookieName,
-		Value:    s.token,
-		Path:     "/",
-		HttpOnly: true,
-		SameSite: http.SameSiteStrictMode,
-		Expires:  time.Now().Add(365 * 24 * time.Hour),
-	})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// LoginURL is the link to print at start: opening it signs the browser in.
-func LoginURL(addr, token string) string {
-	return "http://" + addr + "/auth?token=" + url.QueryEscape(token)
+	return ""
 }

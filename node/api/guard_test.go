@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -63,65 +62,31 @@ func TestForeignOriginIsRefusedEvenWithTheToken(t *testing.T) {
 
 func TestCrossSiteWebSocketIsRefused(t *testing.T) {
 	a := startAPINode(t, "")
+	session := a.signIn()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	url := "ws" + strings.TrimPrefix(a.srv.URL, "http") + "/v1/events/ws"
-	// A hostile page's browser sends the user's cookie and its own Origin.
-	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{
-		"Cookie": {CookieName + "=" + testToken},
-		"Origin": {"http://evil.example"},
-	}})
+	// Even a hostile page that held the session would send its own Origin.
+	protocols := []string{WebSocketProtocol, SessionProtocolPrefix + session}
+	_, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+		Subprotocols: protocols,
+		HTTPHeader:   http.Header{"Origin": {"http://evil.example"}},
+	})
 	if err == nil || resp == nil || resp.StatusCode != 403 {
 		t.Fatalf("cross-site WebSocket: err=%v resp=%v, want 403", err, resp)
 	}
 	// The node's own page is let in.
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{
-		"Cookie": {CookieName + "=" + testToken},
-		"Origin": {a.srv.URL},
-	}})
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+		Subprotocols: protocols,
+		HTTPHeader:   http.Header{"Origin": {a.srv.URL}},
+	})
 	if err != nil {
 		t.Fatalf("same-origin WebSocket: %v", err)
 	}
+	if c.Subprotocol() != WebSocketProtocol {
+		t.Errorf("subprotocol %q, want %q", c.Subprotocol(), WebSocketProtocol)
+	}
 	c.CloseNow()
-}
-
-func TestSignInLinkSetsACookieThatAuthorizesTheUI(t *testing.T) {
-	a := startAPINode(t, "")
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.Get(a.srv.URL + "/auth?token=wrong")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 401 {
-		t.Fatalf("wrong token link: %d", resp.StatusCode)
-	}
-	resp, err = client.Get(a.srv.URL + "/auth?token=" + testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
-		t.Fatalf("sign-in link ended at %s with %d", resp.Request.URL, resp.StatusCode)
-	}
-	resp, err = client.Get(a.srv.URL + "/v1/node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("API with the cookie: %d", resp.StatusCode)
-	}
-	var cookie *http.Cookie
-	for _, c := range resp.Request.Cookies() {
-		if c.Name == CookieName {
-			cookie = c
-		}
-	}
-	if cookie == nil {
-		t.Fatal("no cookie sent")
-	}
 }
 
 func TestTheUIPageLoadsWithoutTheToken(t *testing.T) {

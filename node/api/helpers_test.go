@@ -202,3 +202,19 @@ func ids(msgs []messageJSON) []string {
 	}
 	return out
 }
+
+// signIn exchanges the token for a browser session, as the sign-in page
+// does, and returns the session.
+func (a *apiNode) signIn() string {
+	a.t.Helper()
+	resp, err := http.Post(a.srv.URL+"/auth", "application/json", bytes.NewBufferString(`{"token":"`+testToken+`"}`))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Session string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Session == "" {
+		a.t.Fatalf("sign in: status %d, session %q, %v", resp.StatusCode, out.Session, err)
+	}
+	return out.Session
+}

@@ -28,12 +28,18 @@ const CommandTimeout = 30 * time.Second
 type Options struct {
 	// Token is the bearer token every request must carry. Required.
 	Token string
-	// Logger receives request failures. Nil means slog.Default().
+	// Logger receives the failures of the node's own making (internal
+	// errors, and unavailable ones such as a failing disk), each with the
+	// request id its client got, and the detail the client did not get.
+	// Nil means slog.Default().
 	Logger *slog.Logger
 	// AllowedHosts are extra Host header values to accept, such as a name
 	// the user put in /etc/hosts. The address the request arrived on, and
 	// localhost on its port, are always accepted.
 	AllowedHosts []string
+	// SessionTTL is how long a browser session lasts unused; each use
+	// renews it. Zero means SessionTTL, a week.
+	SessionTTL time.Duration
 	// RefuseWebSocket makes the WebSocket endpoint answer 503, as a proxy
 	// that blocks WebSocket would. It exists to test the UI's fallback.
 	RefuseWebSocket bool
@@ -46,7 +52,9 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 	mux   *http.ServeMux // the API under /v1/, behind the token
-	ui    *http.ServeMux // the web UI and its sign-in link, open to the node's own origin
+	ui    *http.ServeMux // the web UI and its sign-in page, open to the node's own origin
+
+	sessions *sessions // the browsers signed in
 
 	allowedHosts []string
 }
@@ -56,7 +64,8 @@ func New(n *node.Node, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{node: n, token: opts.Token, opts: opts, log: opts.Logger, mux: http.NewServeMux(), ui: http.NewServeMux()}
+	s := &Server{node: n, token: opts.Token, opts: opts, log: opts.Logger, mux: http.NewServeMux(), ui: http.NewServeMux(),
+		sessions: newSessions(opts.SessionTTL)}
 	for _, h := range opts.AllowedHosts {
 		s.allowedHosts = append(s.allowedHosts, strings.ToLower(h))
 	}
@@ -82,26 +91,33 @@ func (s *Server) routes() {
 	cmd("GET /v1/rooms/{room}/members", s.getMembers)
 	cmd("PUT /v1/presence", s.putPresence)
 	cmd("GET /v1/sync", s.getSync)
+	cmd("DELETE /v1/session", s.signOut)
 	s.mux.HandleFunc("GET /v1/events", s.pollEvents)
 	s.mux.HandleFunc("GET /v1/events/ws", s.eventsWebSocket)
 	s.mux.HandleFunc("GET /v1/events/sse", s.eventsSSE)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		s.fail(w, r, node.Errorf(node.CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	s.ui.HandleFunc("GET /auth", s.login)
+	s.ui.HandleFunc("GET /auth", s.authPage)
+	s.ui.HandleFunc("POST /auth", s.signIn)
 	s.ui.Handle("GET /", webHandler())
 }
 
 // ServeHTTP refuses foreign hosts and origins, lets anyone load the web
-// UI's static files, checks the token for everything else, caps the body
-// and dispatches.
+// UI's static files and sign-in page, checks the token or session for
+// everything else, caps the body and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer, JSON included, gets an id to match it to the log, and
+	// nosniff: a browser must never read an API answer as a page or a
+	// script.
+	w.Header().Set(RequestIDHeader, newRequestID())
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if !s.hostAllowed(r) {
-		writeError(w, node.Errorf(node.CodeForbidden, "Host %q is not this node's API address", r.Host))
+		s.fail(w, r, node.Errorf(node.CodeForbidden, "Host %q is not this node's API address", r.Host))
 		return
 	}
 	if !s.originAllowed(r) {
-		writeError(w, node.Errorf(node.CodeForbidden, "Origin %q may not use this API", r.Header.Get("Origin")))
+		s.fail(w, r, node.Errorf(node.CodeForbidden, "Origin %q may not use this API", r.Header.Get("Origin")))
 		return
 	}
 	if !strings.HasPrefix(r.URL.Path, "/v1/") {
@@ -110,7 +126,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="peerchat"`)
-		writeError(w, node.Errorf(node.CodeUnauthorized, "missing or wrong API token: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
+		s.fail(w, r, node.Errorf(node.CodeUnauthorized, "missing or wrong API token, or an ended session: send Authorization: Bearer TOKEN (the token is in the data folder's api-token file)"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)

@@ -43,21 +43,28 @@ func TestReceivedMessagesShareAFlushThatComesWithoutFurtherWrites(t *testing.T) 
 	if err := s.AddMessageAsync(ctx, env, msg); err != nil {
 		t.Fatal(err)
 	}
-	// One flush makes the seq reservation durable; one more flushes the
-	// message, with nothing else written to bring it about.
-	waitUntil(t, 5*time.Second, "the first received message to be flushed", func() bool { return fsyncs(t, s) >= before+2 })
+	// The flusher flushes the message, with nothing else written to bring
+	// it about, and then shows its event.
+	waitUntil(t, 5*time.Second, "the first received message to be shown", func() bool { return s.LastSeq() == 1 })
+	// Pebble counts a flush in its metrics just after it wakes the waiter.
+	waitUntil(t, 5*time.Second, "the flush to be counted", func() bool { return fsyncs(t, s) > before })
 
+	// A burst shares flushes: the flusher starts at most one every
+	// minFlushGap, however many batches the committer applies meanwhile.
 	const burst = 300
-	start, startSeq := fsyncs(t, s), s.LastSeq()
+	start, startSeq, began := fsyncs(t, s), s.LastSeq(), time.Now()
 	for i := range burst {
 		env, msg := newMessage(t, k, "r", uint64(i+2), fmt.Sprintf("burst %d", i), "")
 		if err := s.AddMessageAsync(ctx, env, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, 5*time.Second, "the burst to be applied", func() bool { return s.LastSeq() >= startSeq+burst })
-	waitUntil(t, 5*time.Second, "the burst to be flushed", func() bool { return fsyncs(t, s) > start })
-	if n := fsyncs(t, s) - start; n > 10 {
-		t.Fatalf("%d received messages took %d flushes, want them to share a few", burst, n)
+	waitUntil(t, 5*time.Second, "the burst to be shown", func() bool { return s.LastSeq() >= startSeq+burst })
+	elapsed := time.Since(began)
+	bound := uint64(elapsed/minFlushGap) + 1
+	if n := fsyncs(t, s) - start; n > bound {
+		t.Fatalf("%d received messages took %d flushes in %v, want at most one per %v (%d)", burst, n, elapsed, minFlushGap, bound)
+	} else {
+		t.Logf("%d received messages took %d flushes in %v", burst, n, elapsed)
 	}
 }

@@ -45,8 +45,8 @@ type write struct {
 	result    AddResult
 	err       error
 	done      chan struct{}
-	// async is set when nobody waits for the write: its events may be
-	// shown before the batch's disk flush.
+	// async is set when nobody waits for the write: its batch is not
+	// flushed before the committer moves on (see flushLoop).
 	async bool
 }
 
@@ -93,37 +93,24 @@ func clientKey(room, author, clientMsgID string) string {
 	return prefixClient + room + "/" + hex.EncodeToString(h[:])
 }
 
-// asyncFlushDelay is how long a batch nobody waits for may stay applied
-// but unflushed. Such batches hold what peers sent, which sync fetches
-// again after a crash, so they need not cost a disk flush each: one flush
-// covers everything applied in the interval, and any synced batch before
-// then covers them too, since the WAL is flushed in order.
-const asyncFlushDelay = 200 * time.Millisecond
+// flushRetryDelay is how soon the flusher tries again after a failed
+// flush, so that staged events are not left unshown when no further write
+// comes to bring another flush.
+const flushRetryDelay = 200 * time.Millisecond
 
+// commitLoop applies every queued write, in order, one batch at a time.
 func (s *Store) commitLoop() {
 	defer close(s.done)
-	flushTimer := time.NewTimer(asyncFlushDelay)
-	flushTimer.Stop()
-	defer flushTimer.Stop()
-	armed := false
 	for {
 		select {
 		case w := <-s.writes:
 			s.commitBatch(w)
-			if s.unflushed && !armed {
-				flushTimer.Reset(asyncFlushDelay)
-				armed = true
-			}
-		case <-flushTimer.C:
-			armed = false
-			s.flushAsync()
 		case <-s.quit:
 			for {
 				select {
 				case w := <-s.writes:
 					s.commitBatch(w)
 				default:
-					s.flushAsync()
 					return
 				}
 			}
@@ -131,18 +118,73 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// flushAsync flushes the batches applied without a flush, if any.
-func (s *Store) flushAsync() {
-	if !s.unflushed {
-		return
+// minFlushGap is the least time between the starts of two flushes made
+// for batches nobody waits for. A received message that finds the disk
+// idle is flushed at once; under a flood the flushes are spaced by this
+// much, so that they cover many batches each (at most 500 a second) and
+// leave the disk to local sends, at a cost of at most 2 ms to the flood's
+// messages.
+const minFlushGap = 2 * time.Millisecond
+
+// flushLoop makes the batches nobody waits for durable, and then shows
+// their events. It runs beside the committer, so the committer applies
+// the next batches while a flush is under way, and one flush covers every
+// batch applied before it started. After the committer has stopped it
+// flushes once more and ends.
+func (s *Store) flushLoop() {
+	defer close(s.flushDone)
+	timer := time.NewTimer(flushRetryDelay)
+	timer.Stop()
+	defer timer.Stop()
+	var last time.Time // when the last flush started
+	for {
+		select {
+		case <-s.flushReq:
+		case <-timer.C: // a retry after a failed flush
+		case <-s.done:
+			s.flushAndShow()
+			return
+		}
+		if wait := time.Until(last.Add(minFlushGap)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-s.done:
+				s.flushAndShow()
+				return
+			}
+		}
+		last = time.Now()
+		if !s.flushAndShow() {
+			timer.Reset(flushRetryDelay)
+		}
+	}
+}
+
+// requestFlush asks the flusher for a flush; a request already pending
+// covers this one too.
+func (s *Store) requestFlush() {
+	select {
+	case s.flushReq <- struct{}{}:
+	default:
+	}
+}
+
+// flushAndShow flushes the WAL and shows every event staged before the
+// flush began. It reports whether the flush succeeded.
+func (s *Store) flushAndShow() bool {
+	upTo := s.events.lastStaged()
+	if s.beforeFlush != nil {
+		s.beforeFlush()
 	}
 	if err := s.syncWAL(context.Background()); err != nil {
 		// The next synced batch fails on the same error and reports it
 		// to its writer; nobody waits here.
 		s.log.Warn("flush received data", "err", err)
-		return
+		return false
 	}
-	s.unflushed = false
+	s.events.show(upTo)
+	return true
 }
 
 // commitBatch gathers w and whatever else is queued into one batch, writes
@@ -185,46 +227,27 @@ func (s *Store) commitBatch(first *write) {
 		b.Put(ctx, ds.NewKey(keyLamport), uintBytes(s.lamport.Load()))
 	}
 	// A batch that nobody waits for (messages and signals from peers) is
-	// applied and shown to readers without a flush of its own: flushAsync
-	// flushes it within asyncFlushDelay, or the next synced batch does. A
-	// crash before then loses it, and sync fetches it again; the seq
-	// reservation keeps the numbers shown from being reused. Any other
-	// batch is committed and flushed in one step.
-	async := allAsync(batch) && (len(events) == 0 || s.reserveSeqs(ctx) == nil)
+	// applied here and flushed by the flusher, which shows its events once
+	// they are on disk; a crash before then loses them unseen, and sync
+	// fetches the messages again. Any other batch is committed and flushed
+	// in one step, and its events are shown with it, together with those
+	// of earlier batches: the WAL is flushed in order.
+	async := allAsync(batch)
 	if err := b.commit(!async); err != nil {
 		s.failCommit(batch, startSeq, events, err)
 		return
 	}
-	s.events.append(events)
+	s.events.stage(events)
 	s.indexCommitted()
-	s.unflushed = async
+	if async {
+		s.requestFlush()
+	} else {
+		s.events.show(s.nextSeq - 1)
+	}
 	s.pruneEvents(ctx)
 	for _, w := range batch {
 		close(w.done)
 	}
-}
-
-// seqReserveBlock is how many event seqs one durable reservation covers.
-const seqReserveBlock = 4096
-
-// reserveSeqs makes sure every seq assigned so far is covered by a
-// durable reservation before events carrying them are shown ahead of
-// their flush. Open resumes numbering above the reservation, so a seq a
-// client saw before a crash is never given to another event. It costs one
-// extra flush per seqReserveBlock events.
-func (s *Store) reserveSeqs(ctx context.Context) error {
-	if s.nextSeq-1 <= s.seqReserved {
-		return nil
-	}
-	upTo := s.nextSeq - 1 + seqReserveBlock
-	if err := s.db.Put(ctx, ds.NewKey(keySeqReserved), uintBytes(upTo)); err != nil {
-		return fmt.Errorf("reserve event seqs: %w", err)
-	}
-	if err := s.syncWAL(ctx); err != nil {
-		return err
-	}
-	s.seqReserved = upTo
-	return nil
 }
 
 func allAsync(batch []*write) bool {
@@ -240,12 +263,14 @@ func allAsync(batch []*write) bool {
 // before applying it (then nothing changed) or, for a synced commit, when
 // the flush after applying it fails (then the batch is readable though not
 // durable). The stored seq tells which: an applied batch's events are
-// shown, so their seqs are never given out again.
+// staged, and shown once a later flush succeeds, so their seqs are never
+// given out again.
 func (s *Store) failCommit(batch []*write, startSeq uint64, events []tailEvent, err error) {
 	if len(events) > 0 {
 		if stored, readErr := s.getUint(context.Background(), keySeq); readErr == nil && stored == s.nextSeq-1 {
-			s.events.append(events)
+			s.events.stage(events)
 			s.indexCommitted()
+			s.requestFlush()
 		} else {
 			s.nextSeq = startSeq
 		}

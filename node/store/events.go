@@ -38,11 +38,16 @@ type tailEvent struct {
 }
 
 // eventTail holds the newest events and wakes readers when more arrive.
+// An event enters it in two steps: staged when its batch is applied, shown
+// when the batch is on disk. Readers see only shown events, so no event a
+// client saw can be taken back by a crash, and its seq is never given to
+// another event.
 type eventTail struct {
 	mu      sync.Mutex
 	first   uint64 // oldest seq still in the datastore (last+1 when empty)
-	last    uint64 // newest seq committed
+	last    uint64 // newest seq shown
 	recent  []tailEvent
+	unshown []tailEvent   // applied, in seq order, waiting for a flush
 	changed chan struct{} // closed and replaced on every append
 }
 
@@ -54,12 +59,45 @@ func (t *eventTail) init(first, last uint64) {
 	t.changed = make(chan struct{})
 }
 
-func (t *eventTail) append(evs []tailEvent) {
+// stage holds the events of an applied batch until show is told that
+// the batch is durable.
+func (t *eventTail) stage(evs []tailEvent) {
 	if len(evs) == 0 {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.unshown = append(t.unshown, evs...)
+}
+
+// lastStaged returns the newest seq staged or shown: a flush that starts
+// after this call makes every event up to it durable.
+func (t *eventTail) lastStaged() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := len(t.unshown); n > 0 {
+		return t.unshown[n-1].seq
+	}
+	return t.last
+}
+
+// show makes the staged events with seq up to upTo visible to readers,
+// once the caller has flushed the batches that hold them.
+func (t *eventTail) show(upTo uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for n < len(t.unshown) && t.unshown[n].seq <= upTo {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	t.appendLocked(t.unshown[:n])
+	t.unshown = append(t.unshown[:0], t.unshown[n:]...)
+}
+
+func (t *eventTail) appendLocked(evs []tailEvent) {
 	t.recent = append(t.recent, evs...)
 	if len(t.recent) > 2*tailKeep {
 		t.recent = append([]tailEvent(nil), t.recent[len(t.recent)-tailKeep:]...)

@@ -20,6 +20,10 @@ import (
 //	/rooms/<room>                          present while the room is joined
 //	/peers/<peer id>                       JSON list of the peer's addresses
 //	/meta/seq, /meta/lamport               counters that survive restarts
+//	/meta/schema                           the folder's SchemaVersion (schema.go)
+//
+// /meta/seq-reserved belongs to schema 1 only: the upgrade to 2 folds it
+// into /meta/seq and deletes it.
 const (
 	prefixMessages = "/m/"
 	prefixIDs      = "/id/"

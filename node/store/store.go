@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	ds "github.com/ipfs/go-datastore"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 )
@@ -50,10 +51,16 @@ type Store struct {
 
 	lamport atomic.Uint64
 
+	// flushReq wakes the flusher (see flushLoop), which closes flushDone
+	// when it ends, after the committer.
+	flushReq  chan struct{}
+	flushDone chan struct{}
+	// beforeFlush, when set by a test, runs in the flusher before each
+	// flush it makes.
+	beforeFlush func()
+
 	// Owned by the committer goroutine after Open returns.
 	nextSeq        uint64
-	seqReserved    uint64 // every seq up to this one may have been shown; see reserveSeqs
-	unflushed      bool   // batches nobody waited for are applied but not yet flushed
 	lastSpaceCheck time.Time
 	spaceErr       error
 
@@ -66,7 +73,11 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the store in dir.
-func Open(dir string, opts Options) (*Store, error) {
+func Open(dir string, opts Options) (*Store, error) { return open(dir, opts, nil) }
+
+// open is Open on the file system fs, or the disk when fs is nil; tests
+// give a MemFS that can simulate a crash.
+func open(dir string, opts Options, fs vfs.FS) (*Store, error) {
 	if opts.MaxEvents <= 0 {
 		opts.MaxEvents = 100_000
 	}
@@ -76,23 +87,33 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.MinFreeBytes == 0 {
 		opts.MinFreeBytes = 64 << 20
 	}
-	// Writes are applied unsynced and made durable by one explicit WAL
-	// flush per batch (syncWAL), so that a batch nobody waits for can be
-	// shown to readers before its flush (see commitBatch).
-	db, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.NoSync))
+	// Writes are applied unsynced and made durable by a synced commit or
+	// an explicit WAL flush (syncWAL), so that batches nobody waits for
+	// can share a flush made beside the committer (see flushLoop).
+	dsOpts := []pebbleds.Option{pebbleds.WithPebbleWriteOptions(pebble.NoSync)}
+	if fs != nil {
+		dsOpts = append(dsOpts, pebbleds.WithPebbleOpts(&pebble.Options{FS: fs}))
+	}
+	db, err := pebbleds.NewDatastore(dir, dsOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("open datastore in %s: %w", dir, err)
 	}
 	s := &Store{
-		dir:    dir,
-		db:     db,
-		opts:   opts,
-		log:    opts.Logger,
-		writes: make(chan *write, 1024),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		dir:       dir,
+		db:        db,
+		opts:      opts,
+		log:       opts.Logger,
+		writes:    make(chan *write, 1024),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		flushReq:  make(chan struct{}, 1),
+		flushDone: make(chan struct{}),
 	}
 	ctx := context.Background()
+	if err := s.upgrade(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	seq, err := s.getUint(ctx, keySeq)
 	if err != nil {
 		db.Close()
@@ -103,16 +124,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	reserved, err := s.getUint(ctx, keySeqReserved)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	// After a crash, events up to the reservation may have been shown
-	// without reaching the disk; numbering resumes above them, so a client
-	// never meets a seq it saw before attached to another event.
-	seq = max(seq, reserved)
-	s.nextSeq, s.seqReserved = seq+1, seq
+	s.nextSeq = seq + 1
 	s.lamport.Store(lamport)
 	first, err := s.firstEventSeq()
 	if err != nil {
@@ -121,25 +133,19 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.events.init(first, seq)
 	go s.commitLoop()
+	go s.flushLoop()
 	return s, nil
 }
 
 // Close stops the committer after it has finished the writes already
-// queued, then closes the datastore.
+// queued, waits for the flusher's last flush, then closes the datastore.
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	close(s.quit)
 	<-s.done
-	// A clean stop gives back the unused reservation, so numbering resumes
-	// without a gap.
-	if s.seqReserved > s.nextSeq-1 {
-		ctx := context.Background()
-		if err := s.db.Put(ctx, ds.NewKey(keySeqReserved), uintBytes(s.nextSeq-1)); err == nil {
-			s.syncWAL(ctx)
-		}
-	}
+	<-s.flushDone
 	return s.db.Close()
 }
 

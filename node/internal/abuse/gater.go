@@ -45,4 +45,3 @@ func (g *Gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnM
 	return !g.IsBlocked(p)
 }
 func (g *Gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
-

@@ -13,12 +13,17 @@ type Guard struct {
 	authors   AuthorLimits
 	overLimit *OverLimit
 	reject    func(reason string)
+	refused   func(room string, from peer.ID)
 }
 
 // NewGuard returns a guard applying limit. reject counts a refusal by
-// reason; it must not block.
-func NewGuard(limit RateLimit, reject func(reason string)) *Guard {
-	return &Guard{authors: NewAuthorLimits(limit), overLimit: NewOverLimit(limit), reject: reject}
+// reason. refused is told of every refusal with the room and the peer
+// that forwarded the envelope: a new author's first burst is small, so an
+// honest backlog is mostly refused here and must come by sync instead
+// (roomsync.Syncer.Refused). Neither may block: they run on gossipsub's
+// event loop and validation workers.
+func NewGuard(limit RateLimit, reject func(reason string), refused func(room string, from peer.ID)) *Guard {
+	return &Guard{authors: NewAuthorLimits(limit), overLimit: NewOverLimit(limit), reject: reject, refused: refused}
 }
 
 // Exhausted reports whether author's bucket in room is empty, refusing
@@ -48,6 +53,7 @@ func (g *Guard) Take(from peer.ID, room string, author peer.ID) bool {
 func (g *Guard) refuse(from peer.ID, room string, author peer.ID) {
 	g.reject("rate_limited")
 	g.overLimit.NoteOverLimit(from, room, author)
+	g.refused(room, from)
 }
 
 // Score is from's application-specific gossipsub score (see OverLimit).

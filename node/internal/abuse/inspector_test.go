@@ -26,7 +26,7 @@ func signed(t *testing.T, key crypto.PrivKey, room string) []byte {
 
 func TestAnOverLimitAuthorsEnvelopesAreDroppedBeforeGossipsubQueuesThem(t *testing.T) {
 	rejected := map[string]int{}
-	g := NewGuard(RateLimit{PerSecond: 0.001, Burst: 2}, func(reason string) { rejected[reason]++ })
+	g := NewGuard(RateLimit{PerSecond: 0.001, Burst: 2}, func(reason string) { rejected[reason]++ }, func(string, peer.ID) {})
 	const room = "calm"
 	topic := protocol.Topic(room)
 	flooderKey, _, _ := crypto.GenerateEd25519Key(rand.Reader)

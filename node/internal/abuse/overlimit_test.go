@@ -54,4 +54,3 @@ func TestOneAuthorsAllowanceDoesNotCoverAnother(t *testing.T) {
 		t.Fatalf("20 each of three (room, author) pairs scored %.1f, want 0", s)
 	}
 }
-

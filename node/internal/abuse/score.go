@@ -65,4 +65,3 @@ func RoomScoreParams() *pubsub.TopicScoreParams {
 		InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(time.Hour),
 	}
 }
-

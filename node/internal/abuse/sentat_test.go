@@ -45,4 +45,3 @@ func TestAFloodsSendTimesGetItABurstAndTheRateOverItsSpanOnly(t *testing.T) {
 		t.Fatal("a send time earlier than the last refilled the bucket")
 	}
 }
-

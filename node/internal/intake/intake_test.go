@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +51,8 @@ type fixture struct {
 	m       *metrics.Metrics
 	signals *routed
 	horizon uint64
+	// overLimit counts the refusals the guard handed on for a sync.
+	overLimit atomic.Int32
 }
 
 func newFixture(t *testing.T, limit abuse.RateLimit) *fixture {
@@ -62,7 +65,7 @@ func newFixture(t *testing.T, limit abuse.RateLimit) *fixture {
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{st: st, m: metrics.New(prometheus.NewRegistry(), st), signals: &routed{}}
 	f.in = New(Config{
-		Self: peer.ID("self"), Store: st, Guard: abuse.NewGuard(limit, f.m.Reject), Metrics: f.m,
+		Self: peer.ID("self"), Store: st, Guard: abuse.NewGuard(limit, f.m.Reject, func(string, peer.ID) { f.overLimit.Add(1) }), Metrics: f.m,
 		Names: names.New(), Horizon: func(string) uint64 { return f.horizon }, Signals: f.signals, Log: log,
 	})
 	return f
@@ -204,6 +207,9 @@ func TestTheValidatorRejectsForgeriesAndIgnoresWhatIsOnlyOverTheLimit(t *testing
 	}
 	if got := validate(f, "room", peer.ID("self"), []byte("anything")); got != pubsub.ValidationAccept {
 		t.Fatalf("the node's own message got %v, want accept: it was stored before it was published", got)
+	}
+	if got := f.overLimit.Load(); got != 1 {
+		t.Fatalf("%d over-limit refusals handed on for a sync, want 1", got)
 	}
 	if f.rejected("rate_limited") != 1 || f.rejected("signature") != 1 {
 		t.Fatalf("rate_limited %v, signature %v; want 1 each", f.rejected("rate_limited"), f.rejected("signature"))

@@ -97,6 +97,8 @@ type Syncer struct {
 	// dropped carries sync requests from gossipsub's event loop to the
 	// goroutine that starts them (see Drops).
 	dropped <-chan syncKey
+	// refused carries the pairs Refused names to startRefused.
+	refused chan syncKey
 	runs    syncTracker
 
 	mu sync.Mutex
@@ -110,7 +112,7 @@ func New(cfg Config) *Syncer {
 	return &Syncer{
 		cfg: cfg, ctx: cfg.Tasks.Context(), host: cfg.Host, store: cfg.Store, rooms: cfg.Rooms, intake: cfg.Intake,
 		events: cfg.Events, metrics: cfg.Metrics, log: cfg.Log, tasks: cfg.Tasks,
-		dropped: cfg.Drops.ch, syncing: map[syncKey]bool{},
+		dropped: cfg.Drops.ch, refused: make(chan syncKey, 256), syncing: map[syncKey]bool{},
 	}
 }
 
@@ -131,6 +133,7 @@ func (sy *Syncer) Start() {
 		})
 	}
 	sy.tasks.Go(func() { sy.syncPeriodically(sy.ctx) })
+	sy.tasks.Go(func() { sy.startRefused(sy.ctx) })
 	sy.tasks.Go(func() {
 		for {
 			select {
@@ -258,3 +261,9 @@ func (sy *Syncer) syncPeriodically(ctx context.Context) {
 	}
 }
 
+// LockForTest holds the syncer's lock until unlock is called, for tests
+// that prove nothing on gossipsub's event loop waits for it.
+func (sy *Syncer) LockForTest() (unlock func()) {
+	sy.mu.Lock()
+	return sy.mu.Unlock
+}

@@ -43,3 +43,6 @@ func (t dropTracer) RejectMessage(m *pubsub.Message, reason string) {
 		}
 	}
 }
+
+// DropTracer is the tracer of the Drops this syncer listens to.
+func (sy *Syncer) DropTracer() pubsub.RawTracer { return sy.cfg.Drops.Tracer() }

@@ -167,7 +167,7 @@ func (sig *Signals) expirePresence(ctx context.Context) {
 }
 
 // OnPresence records a peer's announcement, and reports a change of
-// status.
+// status, or a peer new to the room (with the room named in the event).
 func (sig *Signals) OnPresence(ctx context.Context, env *protocol.Envelope, b protocol.PresenceBody) {
 	now := time.Now().UTC()
 	room, id := env.Room, env.Author
@@ -202,8 +202,14 @@ func (sig *Signals) OnPresence(ctx context.Context, env *protocol.Envelope, b pr
 			sig.log.Warn("save member", "peer", id, "err", err)
 		}
 	}
-	if changed {
-		sig.events.Append(ctx, protocol.Event{Type: protocol.EventPresence, PeerID: id.String(), Name: b.Name, Status: b.Status, LastSeen: &now})
+	// A peer first seen in this room is news to the room's members panel
+	// even when its status did not change (it was online in another room).
+	if changed || newInRoom {
+		ev := protocol.Event{Type: protocol.EventPresence, PeerID: id.String(), Name: b.Name, Status: b.Status, LastSeen: &now}
+		if newInRoom {
+			ev.Room = room
+		}
+		sig.events.Append(ctx, ev)
 	}
 }
 
