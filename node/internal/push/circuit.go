@@ -108,20 +108,18 @@ func (c *circuit) left() int64 { return c.usable() - c.sent.Load() }
 
 // countedStream is a stream on a limited circuit whose writes are charged
 // to the circuit; a write that does not fit fails with ErrBudget and
-// resets the stream rather than reach the relay's limit.
+// resets the stream rather than reach the relay's limit. It does not
+// renew the circuit: a sync that cannot fit (one envelope larger than
+// the relay lets a circuit carry) would fail the same way on every fresh
+// one. Push renews when its own next envelope does not fit, and the sync
+// that runs on the new circuit goes on from what the failed one stored.
 type countedStream struct {
 	network.Stream
-	c     *circuit
-	spent func(*circuit)
+	c *circuit
 }
 
 func (s *countedStream) Write(b []byte) (int, error) {
 	if !s.c.charge(len(b)) {
-		// A write no fresh circuit could take fails without renewing:
-		// a new circuit would fail it the same way.
-		if cost(len(b)) <= s.c.usable() {
-			s.spent(s.c)
-		}
 		s.Stream.Reset()
 		return 0, ErrBudget
 	}

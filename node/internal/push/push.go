@@ -158,10 +158,8 @@ func (p *Push) Wrap(s network.Stream) network.Stream {
 	if ci == nil {
 		return s
 	}
-	if !ci.chargeRaw(perStream) {
-		p.spent(ci)
-	}
-	return &countedStream{Stream: s, c: ci, spent: p.spent}
+	ci.chargeRaw(perStream) // if it does not fit, the first write fails
+	return &countedStream{Stream: s, c: ci}
 }
 
 // spent closes a circuit whose budget is used up, once, so that a fresh
