@@ -105,13 +105,13 @@ type Node struct {
 	guard     *abuse.Guard
 	retention *retention.Keeper
 	rooms     *rooms.Set
+	push      *push.Push // the rooms' peers reached only over limited circuits
 	intake    *intake.Intake
 	sender    *sender.Sender
 	signals   *signals.Signals
 	syncer    *roomsync.Syncer
 	peering   *peering.Peering
 	nat       *nat.Client
-	push      *push.Push
 }
 
 // New starts a node. The context bounds start-up only; Close stops the
