@@ -35,7 +35,7 @@ func intakeOf(n *Node) *intake.Intake { return n.intake }
 func wantPeer(n *Node, ai peer.AddrInfo) { n.peering.Dialer().Want(ai, 0) }
 
 // cutOff reports whether n punishes p for flooding.
-func cutOff(n *Node, p peer.ID) bool { return n.guard.CutOff(p) }
+func cutOff(n *Node, p peer.ID) bool { return n.syncer.CutOff(p) }
 
 // syncWith runs one sync of room with p, n initiating.
 func syncWith(ctx context.Context, n *Node, room string, p peer.ID) error {

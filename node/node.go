@@ -28,6 +28,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/intake"
 	"github.com/peerchat/peerchat/node/internal/nat"
 	"github.com/peerchat/peerchat/node/internal/peering"
+	"github.com/peerchat/peerchat/node/internal/push"
 	"github.com/peerchat/peerchat/node/internal/retention"
 	"github.com/peerchat/peerchat/node/internal/rooms"
 	"github.com/peerchat/peerchat/node/internal/roomsync"
@@ -105,9 +106,9 @@ type Node struct {
 	pubsub    *pubsub.PubSub
 	store     *store.Store
 	tasks     *tasks.Group // every goroutine the node starts
-	guard     *abuse.Guard
 	retention *retention.Keeper
 	rooms     *rooms.Set
+	push      *push.Push // the rooms' peers reached only over limited circuits
 	intake    *intake.Intake
 	sender    *sender.Sender
 	signals   *signals.Signals

@@ -6,6 +6,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/names"
 	"github.com/peerchat/peerchat/node/internal/nat"
 	"github.com/peerchat/peerchat/node/internal/peering"
+	"github.com/peerchat/peerchat/node/internal/push"
 	"github.com/peerchat/peerchat/node/internal/retention"
 	"github.com/peerchat/peerchat/node/internal/rooms"
 	"github.com/peerchat/peerchat/node/internal/roomsync"
@@ -36,7 +38,6 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 	ready := n.tasks.Context()
 	m := metrics.New(cfg.Registry, st)
 	guard := abuse.NewGuard(cfg.RateLimit, m.Reject, func(room string, from peer.ID) { n.syncer.Refused(room, from) })
-	n.guard = guard
 	gater := abuse.NewGater()
 	var err error
 	if n.nat, err = nat.New(nat.Config{Relays: cfg.Relays, Log: log, Registry: cfg.Registry, Tasks: n.tasks}); err != nil {
@@ -66,6 +67,8 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		Deliver:    func(ctx context.Context, room string, data any) { in.Deliver(ctx, room, data) },
 		PeerJoined: func(room string, p peer.ID) { n.syncer.PeerJoined(room, p) },
 		Announce:   func(ctx context.Context, room string, joined <-chan struct{}) { sig.AnnounceOnJoin(ctx, room, joined) },
+		ExtraPeers: func(room string) []peer.ID { return n.push.Peers(room) },
+		Published:  func(room string, data []byte) { n.push.Published(room, data) },
 	})
 	n.sender = sender.New(sender.Config{Key: key, Name: cfg.Name, Store: st, Rooms: n.rooms, Limit: cfg.RateLimit, Metrics: m, Events: evlog, Log: log})
 	sig = signals.New(signals.Config{Self: n.host.ID(), Name: cfg.Name, Store: st, Rooms: n.rooms, Sender: n.sender, Names: book, Events: evlog, Log: log})
@@ -75,10 +78,15 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 	n.syncer = roomsync.New(roomsync.Config{
 		Host: n.host, Store: st, Rooms: n.rooms, Intake: in, Events: evlog, Metrics: m, Log: log, Tasks: n.tasks,
 		Limit: cfg.RateLimit, Horizon: n.retention.Horizon, CutOff: guard.CutOff, KnownMarker: sig.KnownMarker,
-		Drops: drops, Synced: n.sender.Synced,
+		Drops: drops, Synced: n.sender.Synced, Stream: func(s network.Stream) network.Stream { return n.push.Wrap(s) },
 		Interval: o.syncInterval, LegacyOnly: o.legacySyncOnly, RangesOnly: o.rangesOnly,
 	})
 	n.peering = peering.New(n.host, gater, st, book, log)
+	n.push = push.New(push.Config{
+		Host: n.host, Rooms: n.rooms, Intake: in, Take: guard.Take, Has: st.Has, CutOff: guard.CutOff,
+		Sync: n.syncer.Request, Redial: func(ai peer.AddrInfo) { n.peering.Dialer().Want(ai, 0) },
+		Reject: m.Reject, Registry: cfg.Registry, Log: log, Tasks: n.tasks,
+	})
 	if err := n.nat.Attach(n.host, n.peering.Dialer(), n.peering.IsBlocked, n.rooms.Names); err != nil {
 		return err
 	}
@@ -90,6 +98,7 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		return err
 	}
 	n.syncer.Start()
+	n.push.Start()
 	n.tasks.Go(func() { n.peering.Run(ready) })
 	n.tasks.Go(func() { n.peering.WatchIdentified(ready, n.nat.Observe) })
 	n.tasks.Go(func() { n.retention.Run(ready, n.rooms.Names) })

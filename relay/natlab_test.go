@@ -20,6 +20,7 @@ func TestNATLab(t *testing.T) {
 	bin := buildPeerchat(t)
 	t.Run("cone", func(t *testing.T) { testConeNAT(t, bin) })
 	t.Run("symmetric", func(t *testing.T) { testSymmetricNAT(t, bin) })
+	t.Run("stock-relay", func(t *testing.T) { testStockRelay(t, bin) })
 }
 
 // exchange has a and b each post count messages and waits until each has

@@ -369,13 +369,24 @@ type labNode struct {
 
 func startLabNode(t *testing.T, bin string, p labPeer, relays ...labRelay) *labNode {
 	t.Helper()
+	return startLabNodeWith(t, bin, p, nil, relays...)
+}
+
+// startLabNodeWith starts a lab node with extra arguments.
+func startLabNodeWith(t *testing.T, bin string, p labPeer, extra []string, relays ...labRelay) *labNode {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), p.name)
 	args := []string{"--data", dir, "--api", mgmtIP(p.mgmt) + ":" + apiPort,
 		"--listen", "/ip4/" + p.lanIP() + "/tcp/4001", "--listen", "/ip4/" + p.lanIP() + "/udp/4001/quic-v1",
-		"--no-mdns", "--join", "lab", "--name", p.name}
+		"--no-mdns", "--join", "lab", "--name", p.name,
+		// A punch's failure is logged at info once for each cause and at
+		// debug after that; the cone NAT case times the path's opening on
+		// every failed attempt.
+		"--verbose"}
 	for _, r := range relays {
 		args = append(args, "--relay", r.addr())
 	}
+	args = append(args, extra...)
 	n := &labNode{proc: startProc(t, bin, p.name, p.ns(), args...), base: "http://" + mgmtIP(p.mgmt) + ":" + apiPort}
 	n.waitLine(t, "API:", 60*time.Second)
 	tok, err := os.ReadFile(filepath.Join(dir, "api-token"))
@@ -419,6 +430,19 @@ func (n *labNode) call(t *testing.T, method, path string, body, out any) {
 			t.Fatalf("%s %s on %s: decode %s: %v", method, path, n.name, data, err)
 		}
 	}
+}
+
+// peer returns what n's GET /v1/peers says of other.
+func (n *labNode) peer(t *testing.T, other *labNode) node.PeerInfo {
+	t.Helper()
+	var resp struct{ Peers []node.PeerInfo }
+	n.call(t, "GET", "/v1/peers", nil, &resp)
+	for _, p := range resp.Peers {
+		if p.ID == other.id {
+			return p
+		}
+	}
+	return node.PeerInfo{}
 }
 
 // link returns how n is connected to other: "", direct or relayed, and

@@ -50,6 +50,12 @@ func TestRelayedChat(t *testing.T) {
 	if ri := a.Relays(); len(ri) != 1 || !ri[0].Reserved || ri[0].ID != r.ID().String() {
 		t.Fatalf("a's relays = %+v, want one reservation with %s", ri, r.ID())
 	}
+	if !slices.ContainsFunc(a.Peers(), func(pi node.PeerInfo) bool { return pi.ID == r.ID().String() && pi.IsRelay }) {
+		t.Errorf("a's peers do not name the relay as a relay: %+v", a.Peers())
+	}
+	if slices.ContainsFunc(a.Peers(), func(pi node.PeerInfo) bool { return pi.ID == b.ID().String() && (pi.IsRelay || pi.Limited) }) {
+		t.Errorf("a's peers call b a relay or its link limited: %+v", a.Peers())
+	}
 	if !slices.ContainsFunc(a.Host().Addrs(), func(m ma.Multiaddr) bool {
 		return strings.Contains(m.String(), r.ID().String()+"/p2p-circuit")
 	}) {

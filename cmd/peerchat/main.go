@@ -179,6 +179,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 func runNode(ctx context.Context, cfg config, stdout io.Writer) error {
+	stdout = &lockedWriter{w: stdout}
 	level := slog.LevelInfo
 	if cfg.verbose {
 		level = slog.LevelDebug
@@ -218,6 +219,10 @@ func runNode(ctx context.Context, cfg config, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "peerchat %s\npeer ID: %s\n", node.Version, n.ID())
 	for _, a := range n.Addrs() {
 		fmt.Fprintf(stdout, "listening: %s\n", a)
+	}
+	if len(cfg.node.Relays) > 0 {
+		stop := printShareAddr(ctx, n, stdout)
+		defer stop()
 	}
 	fmt.Fprintf(stdout, "API: http://%s (token in %s)\n", ln.Addr(), filepath.Join(cfg.node.DataDir, api.TokenFile))
 	fmt.Fprintf(stdout, "web UI: %s\n", api.LoginURL(ln.Addr().String(), token))

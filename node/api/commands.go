@@ -13,6 +13,10 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.node.Addrs() {
 		addrs = append(addrs, a.String())
 	}
+	relayed := []string{}
+	for _, a := range s.node.RelayedAddrs() {
+		relayed = append(relayed, a.String())
+	}
 	// name_from_config says whether --name set the name, which then wins
 	// over PUT /v1/name at the next start.
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -22,6 +26,8 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 		"addrs":            addrs,
 		"version":          node.Version,
 		"last_seq":         s.node.LastSeq(),
+		"relayed_addrs":    relayed,
+		"share_addr":       s.node.ShareAddr(),
 	})
 }
 

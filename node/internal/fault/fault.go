@@ -7,6 +7,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an Error so that callers (and the HTTP API, in one place)
@@ -34,8 +35,11 @@ type Error struct {
 	Err     error
 }
 
+// Error is the message and then the cause, unless the message already
+// ends with the cause (as Errorf's with a %w at the end do), which would
+// print it twice.
 func (e *Error) Error() string {
-	if e.Err != nil {
+	if e.Err != nil && !strings.HasSuffix(e.Message, e.Err.Error()) {
 		return fmt.Sprintf("%s: %v", e.Message, e.Err)
 	}
 	return e.Message

@@ -390,8 +390,16 @@ func (rc *Client) punch(p peer.ID) {
 	wait := peering.Jitter(st.interval)
 	st.next = time.Now().Add(wait)
 	rc.mu.Unlock()
-	if err != nil && rc.tasks.Context().Err() == nil {
-		rc.log.Info("hole punch attempt failed; the link stays relayed", "peer", p, "next_in", wait.Round(time.Second), "err", err)
+	switch {
+	case err == nil:
+		rc.failed.Forget("punch", p)
+	case rc.tasks.Context().Err() == nil:
+		cause := peering.Cause(err)
+		if rc.failed.First("punch", p, cause) {
+			rc.log.Info("hole punch attempt failed: "+cause+"; the link stays relayed", "peer", p, "next_in", wait.Round(time.Second), "err", err)
+		} else {
+			rc.log.Debug("hole punch attempt failed again: "+cause, "peer", p, "next_in", wait.Round(time.Second), "err", err)
+		}
 	}
 }
 
@@ -437,7 +445,8 @@ func (t punchTracer) Trace(e *holepunch.Event) {
 		if ev.Success {
 			t.rc.log.Info("hole punch succeeded", "peer", e.Remote, "took", ev.EllapsedTime)
 		} else {
-			t.rc.log.Info("hole punch failed", "peer", e.Remote, "took", ev.EllapsedTime, "err", ev.Error)
+			// punch logs the attempt's outcome once for each cause.
+			t.rc.log.Debug("hole punch failed: "+peering.CauseText(ev.Error), "peer", e.Remote, "took", ev.EllapsedTime, "err", ev.Error)
 		}
 	case *holepunch.DirectDialEvt:
 		if ev.Success {

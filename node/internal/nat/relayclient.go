@@ -99,6 +99,9 @@ type Client struct {
 	reachChecked  time.Time
 	reachChecking bool
 	punches       map[peer.ID]*punchState // guarded by mu
+	// failed logs a peer's failed punches, and a relay's failed
+	// reservations, once for each cause.
+	failed peering.Once
 }
 
 // relaySlot is the state of the reservation with one relay.
@@ -350,6 +353,7 @@ func (rc *Client) reserved(ai peer.AddrInfo, rsv *client.Reservation) {
 	s.reserved, s.expires, s.circuits, s.lastErr = true, rsv.Expiration, circuits, ""
 	s.limited = rsv.LimitDuration > 0 || rsv.LimitData > 0
 	rc.mu.Unlock()
+	rc.failed.Forget("reserve", ai.ID)
 	if !renewed {
 		rc.log.Info("relay reservation made", "relay", ai.ID, "expires", rsv.Expiration.Format(time.RFC3339))
 	}
@@ -364,11 +368,19 @@ func (rc *Client) lost(p peer.ID, err error) {
 	was := s.reserved
 	s.reserved, s.circuits, s.lastErr = false, nil, err.Error()
 	rc.mu.Unlock()
-	if was {
-		rc.log.Warn("relay reservation lost; retrying", "relay", p, "err", err)
+	cause := peering.Cause(err)
+	switch {
+	case was:
+		rc.failed.Forget("reserve", p)
+		rc.failed.First("reserve", p, cause)
+		rc.log.Warn("relay reservation lost: "+cause+"; retrying", "relay", p, "err", err)
 		rc.announceAddrs()
-	} else {
-		rc.log.Debug("relay reservation failed", "relay", p, "err", err)
+	case rc.failed.First("reserve", p, cause):
+		// An unreachable or full relay is said once, in words; the
+		// retries that follow with the same cause are debug.
+		rc.log.Warn("relay reservation failed: "+cause+"; retrying", "relay", p, "err", err)
+	default:
+		rc.log.Debug("relay reservation failed again: "+cause, "relay", p, "err", err)
 	}
 }
 

@@ -28,6 +28,8 @@ type Dialer struct {
 	host host.Host
 	log  *slog.Logger
 	kick chan struct{}
+	// failed logs a peer's failed dials once for each cause.
+	failed Once
 
 	mu     sync.Mutex
 	wanted map[peer.ID]*redial // guarded by mu
@@ -132,8 +134,8 @@ func (d *Dialer) run(ctx context.Context) {
 	}
 }
 
-func (d *Dialer) dial(ctx context.Context, p peer.ID) {
-	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+func (d *Dialer) dial(parent context.Context, p peer.ID) {
+	ctx, cancel := context.WithTimeout(parent, dialTimeout)
 	defer cancel()
 	err := d.host.Connect(ctx, peer.AddrInfo{ID: p})
 	d.mu.Lock()
@@ -150,8 +152,16 @@ func (d *Dialer) dial(ctx context.Context, p peer.ID) {
 		}
 	}
 	d.mu.Unlock()
-	if err != nil && ctx.Err() == nil {
-		d.log.Debug("dial failed", "peer", p, "err", err)
+	switch {
+	case err == nil:
+		d.failed.Forget("dial", p)
+	case parent.Err() == nil: // not the node closing
+		cause := Cause(err)
+		if d.failed.First("dial", p, cause) {
+			d.log.Info("dial failed: "+cause, "peer", p, "err", err)
+		} else {
+			d.log.Debug("dial failed again: "+cause, "peer", p, "err", err)
+		}
 	}
 	d.poke()
 }
@@ -174,4 +184,5 @@ func (d *Dialer) Forget(p peer.ID) {
 	d.mu.Lock()
 	delete(d.wanted, p)
 	d.mu.Unlock()
+	d.failed.Forget("dial", p)
 }

@@ -15,9 +15,11 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/peerchat/peerchat/node/internal/abuse"
@@ -39,6 +41,31 @@ type PeerInfo struct {
 	Connection string   `json:"connection"`
 	// Relay is the peer ID of the relay a relayed link goes through.
 	Relay string `json:"relay,omitempty"`
+	// Transport is what the best link travels on, "tcp" or "quic" (for a
+	// relayed link, the transport to the relay).
+	Transport string `json:"transport"`
+	// Limited is true when every link to the peer is a limited relayed
+	// circuit (a relay with a time or data cap): gossipsub does not run
+	// there, and chat goes by push within the relay's limits.
+	Limited bool `json:"limited"`
+	// Links lists every connection to the peer, the best first.
+	Links []LinkInfo `json:"links"`
+	// IsRelay is true for a peer that serves circuit relay v2 (it said so
+	// in identify): a relay, whether or not it chats in rooms.
+	IsRelay bool `json:"is_relay"`
+}
+
+// LinkInfo describes one connection to a peer.
+type LinkInfo struct {
+	Addr       string `json:"addr"`
+	Connection string `json:"connection"` // ConnDirect or ConnRelayed
+	Transport  string `json:"transport"`  // "tcp", "quic" or another libp2p transport's name
+	// Limited is true for a relayed circuit the relay caps in time or
+	// data.
+	Limited bool `json:"limited"`
+	// Relay is the relay's peer ID, for a relayed link.
+	Relay     string `json:"relay,omitempty"`
+	Direction string `json:"direction"` // "inbound" (the peer dialled) or "outbound"
 }
 
 // Peering finds peers and keeps them connected. The fields are set by New
@@ -86,6 +113,9 @@ func (p *Peering) Bootstrap(addrs []string) error {
 	for _, s := range addrs {
 		ai, err := peer.AddrInfoFromString(s)
 		if err != nil {
+			return fmt.Errorf("bootstrap address %q: %w (want /ip4/…/tcp/…/p2p/PEER, or a relayed /ip4/…/p2p/RELAY/p2p-circuit/p2p/PEER)", s, err)
+		}
+		if err := checkRelayed(ai); err != nil {
 			return fmt.Errorf("bootstrap address %q: %w", s, err)
 		}
 		p.dialer.Want(*ai, 0)
@@ -93,8 +123,41 @@ func (p *Peering) Bootstrap(addrs []string) error {
 	return nil
 }
 
+// checkRelayed refuses a relayed address that cannot work: the relay
+// must be named (/p2p/RELAY right before /p2p-circuit) and be another
+// peer than the one to reach, with one circuit only.
+func checkRelayed(ai *peer.AddrInfo) error {
+	for _, a := range ai.Addrs {
+		if !IsRelayed(a) {
+			continue
+		}
+		circuits := 0
+		for _, c := range a {
+			if c.Code() == ma.P_CIRCUIT {
+				circuits++
+			}
+		}
+		relay := RelayOf(a)
+		var why string
+		switch {
+		case circuits > 1:
+			why = "goes through one relay only"
+		case relay == "":
+			why = "names its relay"
+		case relay == ai.ID.String():
+			why = "names a relay other than the peer"
+		default:
+			continue
+		}
+		return fmt.Errorf("a relayed address %s: /ip4/…/tcp/…/p2p/RELAY/p2p-circuit/p2p/PEER", why)
+	}
+	return nil
+}
+
 // Peers lists the connected peers, with whether each link is direct or
-// relayed. A peer with both kinds of connection counts as direct.
+// relayed. A peer with both kinds of connection counts as direct; the
+// transport is the best link's, where unlimited beats limited and direct
+// beats relayed, as libp2p picks for new streams.
 func (p *Peering) Peers() []PeerInfo {
 	var out []PeerInfo
 	nw := p.host.Network()
@@ -103,23 +166,72 @@ func (p *Peering) Peers() []PeerInfo {
 		if len(conns) == 0 {
 			continue
 		}
-		kind, via := ConnRelayed, ""
-		var addrs []string
-		for _, c := range conns {
-			addrs = append(addrs, c.RemoteMultiaddr().String())
-			if !IsRelayed(c.RemoteMultiaddr()) {
-				kind = ConnDirect
-			} else if via == "" {
-				via = RelayOf(c.RemoteMultiaddr())
-			}
+		links := make([]LinkInfo, len(conns))
+		for i, c := range conns {
+			links[i] = linkOf(c)
 		}
-		if kind == ConnDirect {
-			via = ""
+		sort.SliceStable(links, func(i, j int) bool { return better(links[i], links[j]) })
+		best := links[0]
+		addrs := make([]string, len(links))
+		for i, l := range links {
+			addrs[i] = l.Addr
 		}
-		out = append(out, PeerInfo{ID: id.String(), Name: p.names.Name(id), Addrs: addrs, Connection: kind, Relay: via})
+		out = append(out, PeerInfo{
+			ID: id.String(), Name: p.names.Name(id), Addrs: addrs, Connection: best.Connection, Relay: best.Relay,
+			Transport: best.Transport, Limited: best.Limited, Links: links, IsRelay: p.isRelay(id),
+		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// isRelay reports whether id told identify it serves circuit relay v2.
+func (p *Peering) isRelay(id peer.ID) bool {
+	protos, err := p.host.Peerstore().SupportsProtocols(id, proto.ProtoIDv2Hop)
+	return err == nil && len(protos) > 0
+}
+
+// linkOf describes c.
+func linkOf(c network.Conn) LinkInfo {
+	a := c.RemoteMultiaddr()
+	l := LinkInfo{Addr: a.String(), Connection: ConnDirect, Transport: TransportOf(a), Limited: c.Stat().Limited, Direction: "outbound"}
+	if IsRelayed(a) {
+		l.Connection, l.Relay = ConnRelayed, RelayOf(a)
+	}
+	if c.Stat().Direction == network.DirInbound {
+		l.Direction = "inbound"
+	}
+	return l
+}
+
+// better orders links as libp2p prefers them for new streams.
+func better(a, b LinkInfo) bool {
+	if a.Limited != b.Limited {
+		return !a.Limited
+	}
+	return a.Connection == ConnDirect && b.Connection != ConnDirect
+}
+
+// TransportOf names the transport of a: "quic", "tcp" or the name of
+// another libp2p transport; for a relayed address, the transport to the
+// relay.
+func TransportOf(a ma.Multiaddr) string {
+	name := ""
+	for _, c := range a {
+		switch c.Code() {
+		case ma.P_CIRCUIT:
+			return name
+		case ma.P_QUIC_V1, ma.P_QUIC:
+			name = "quic"
+		case ma.P_TCP:
+			if name == "" {
+				name = "tcp"
+			}
+		case ma.P_WEBTRANSPORT, ma.P_WEBRTC_DIRECT, ma.P_WS, ma.P_WSS:
+			name = c.Protocol().Name
+		}
+	}
+	return name
 }
 
 // WatchIdentified reads identify's completions until ctx ends. It saves

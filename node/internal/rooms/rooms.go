@@ -7,6 +7,7 @@ package rooms
 import (
 	"context"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -37,6 +38,13 @@ type Hooks struct {
 	// its own; joined holds at most one wake-up, so a burst of joins is one
 	// wake.
 	Announce func(ctx context.Context, room string, joined <-chan struct{})
+	// ExtraPeers, when set, lists peers of room that gossipsub does not
+	// see (those reached only over limited relayed circuits, by push);
+	// Peers and PeersByRoom include them.
+	ExtraPeers func(room string) []peer.ID
+	// Published, when set, is called after each Publish with what was
+	// published, on the publisher's goroutine; it must not block.
+	Published func(room string, data []byte)
 }
 
 // Set is the joined rooms. Its methods are safe for concurrent use. None
@@ -245,7 +253,20 @@ func (s *Set) Peers(room string) []peer.ID {
 	if err != nil {
 		return nil
 	}
-	return r.topic.ListPeers()
+	return s.withExtra(room, r.topic.ListPeers())
+}
+
+// withExtra adds the hooks' extra peers of room to peers.
+func (s *Set) withExtra(room string, peers []peer.ID) []peer.ID {
+	if s.hooks.ExtraPeers == nil {
+		return peers
+	}
+	for _, p := range s.hooks.ExtraPeers(room) {
+		if !slices.Contains(peers, p) {
+			peers = append(peers, p)
+		}
+	}
+	return peers
 }
 
 // PeersByRoom lists the peers of every joined room.
@@ -255,7 +276,7 @@ func (s *Set) PeersByRoom() map[string][]peer.ID {
 	s.mu.Unlock()
 	out := make(map[string][]peer.ID, len(rooms))
 	for name, r := range rooms {
-		out[name] = r.topic.ListPeers()
+		out[name] = s.withExtra(name, r.topic.ListPeers())
 	}
 	return out
 }
@@ -266,5 +287,11 @@ func (s *Set) Publish(ctx context.Context, room string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return r.topic.Publish(ctx, data)
+	if err := r.topic.Publish(ctx, data); err != nil {
+		return err
+	}
+	if s.hooks.Published != nil {
+		s.hooks.Published(room, data)
+	}
+	return nil
 }

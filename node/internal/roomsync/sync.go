@@ -47,10 +47,14 @@ func (sy *Syncer) SyncWith(ctx context.Context, room string, p peer.ID) error {
 func (sy *Syncer) reconcileWith(ctx context.Context, room string, p peer.ID, sp *syncProgress) error {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
-	s, err := sy.host.NewStream(ctx, p, sy.Protocols()...)
+	// A peer reached only over a limited relayed circuit syncs on it
+	// (libp2p would otherwise wait for a direct link); libp2p still
+	// picks a direct or unlimited link when there is one.
+	s, err := sy.host.NewStream(network.WithAllowLimitedConn(ctx, "peerchat sync"), p, sy.Protocols()...)
 	if err != nil {
 		return fmt.Errorf("open sync stream: %w", err)
 	}
+	s = sy.wrap(s)
 	defer s.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		s.SetDeadline(dl)

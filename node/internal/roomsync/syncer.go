@@ -67,6 +67,9 @@ type Config struct {
 	// Synced is called after every run that completed with a peer of
 	// room: the peer now holds what this node holds (sender.Synced).
 	Synced func(ctx context.Context, room string)
+	// Stream, when set, wraps every sync stream, opened or served (the
+	// push role counts what is written on limited relayed circuits).
+	Stream func(network.Stream) network.Stream
 	// Interval is the time between periodic syncs; zero means 10 s.
 	Interval time.Duration
 	// LegacyOnly makes the node speak only /peerchat/sync/1.0.0, as nodes
@@ -124,7 +127,7 @@ func (sy *Syncer) Start() {
 			}
 			// The handler's own goroutine belongs to libp2p; the work is
 			// tracked so that closing waits for it before closing the store.
-			if !sy.tasks.Serve(func() { sy.serve(s) }) {
+			if !sy.tasks.Serve(func() { sy.serve(sy.wrap(s)) }) {
 				s.Reset()
 			}
 		})
@@ -141,6 +144,14 @@ func (sy *Syncer) Start() {
 			}
 		}
 	})
+}
+
+// wrap applies Config.Stream to s.
+func (sy *Syncer) wrap(s network.Stream) network.Stream {
+	if sy.cfg.Stream == nil {
+		return s
+	}
+	return sy.cfg.Stream(s)
 }
 
 // Protocols lists the sync protocols this node speaks, preferred first:
@@ -256,3 +267,6 @@ func (sy *Syncer) LockForTest() (unlock func()) {
 	sy.mu.Lock()
 	return sy.mu.Unlock
 }
+
+// CutOff reports whether sync refuses p, punished for flooding, both ways.
+func (sy *Syncer) CutOff(p peer.ID) bool { return sy.cfg.CutOff(p) }
