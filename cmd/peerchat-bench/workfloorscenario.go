@@ -103,7 +103,9 @@ func runWorkFloor(ctx context.Context, o *workFloorOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("work floor: %w", err)
 	}
-	pc, err := measure(func(ctx context.Context) (*pathUnderTest, error) { return startPeerchatPath(ctx, o.options, "workfloor-pc") })
+	pc, err := measure(func(ctx context.Context) (*pathUnderTest, error) {
+		return startPeerchatPath(ctx, o.options, "workfloor-pc")
+	})
 	if err != nil {
 		return nil, fmt.Errorf("peerchat: %w", err)
 	}
@@ -215,4 +217,3 @@ func startPeerchatPath(ctx context.Context, o *options, prefix string) (p *pathU
 	send := func(ctx context.Context, text string) error { return postMessage(ctx, client, apis[0], "bench", text) }
 	return &pathUnderTest{send: send, rec: rec, close: closeAll}, nil
 }
-
