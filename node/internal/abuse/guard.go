@@ -50,10 +50,17 @@ func (g *Guard) Take(from peer.ID, room string, author peer.ID) bool {
 
 // refuse counts a refused envelope and charges it to the peer that
 // delivered it.
+//
+// Only a forwarder within its allowance (less than a penalty point) is
+// handed on for a sync: an honest peer's burst comes whole that way,
+// while a flooder past its allowance gets nothing more by sync than the
+// periodic run would take.
 func (g *Guard) refuse(from peer.ID, room string, author peer.ID) {
 	g.reject("rate_limited")
 	g.overLimit.NoteOverLimit(from, room, author)
-	g.refused(room, from)
+	if g.overLimit.Score(from) > -1 {
+		g.refused(room, from)
+	}
 }
 
 // Score is from's application-specific gossipsub score (see OverLimit).
