@@ -19,20 +19,22 @@ func init() {
 			ro := &idleRoomsOptions{}
 			fs.IntVar(&ro.Rooms, "idle-rooms", 1000, "rooms: quiet rooms both nodes join")
 			fs.DurationVar(&ro.For, "idle-for", 30*time.Second, "rooms: how long the idle CPU is measured")
+			fs.DurationVar(&ro.Settle, "idle-settle", 75*time.Second, "rooms: how long after the nodes meet the measurement starts (joins, first syncs and the first minute of room discovery are over by then)")
 			return func(ctx context.Context, o *options) (*Report, error) {
 				ro.options = o
 				return runIdleRooms(ctx, ro)
 			}
 		},
-		smallest: []string{"--idle-rooms", "5", "--idle-for", "1s"},
+		smallest: []string{"--idle-rooms", "5", "--idle-for", "1s", "--idle-settle", "1s"},
 	})
 }
 
 // idleRoomsOptions are rooms' flags.
 type idleRoomsOptions struct {
 	*options
-	Rooms int
-	For   time.Duration
+	Rooms  int
+	For    time.Duration
+	Settle time.Duration
 }
 
 // runIdleRooms starts two nodes in this process, joined to the same quiet
@@ -44,6 +46,7 @@ func runIdleRooms(ctx context.Context, o *idleRoomsOptions) (*Report, error) {
 	rep := newReport("rooms")
 	rep.Params["rooms"] = o.Rooms
 	rep.Params["for"] = o.For.String()
+	rep.Params["settle"] = o.Settle.String()
 	rep.Params["transport"] = o.Transport
 	rooms := make([]string, o.Rooms)
 	for i := range rooms {
@@ -79,9 +82,9 @@ func runIdleRooms(ctx context.Context, o *idleRoomsOptions) (*Report, error) {
 	if err := waitUntil(ctx, 2*time.Minute, "the nodes to meet in every room", met); err != nil {
 		return nil, err
 	}
-	// The join announcements and first syncs of every room are over
-	// within a few seconds; the window starts after them.
-	settle := time.NewTimer(10 * time.Second)
+	// The join announcements, first syncs and the first minute of room
+	// discovery (fast searches) are over by then.
+	settle := time.NewTimer(o.Settle)
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -105,7 +108,7 @@ func runIdleRooms(ctx context.Context, o *idleRoomsOptions) (*Report, error) {
 	rep.addVs("idle CPU of one node", "% of a core", 100*cpu, 100*floorCPU).judge("≤ 0.2 %", 100*cpu <= 0.2)
 	rep.addVs("idle CPU per room", "% of a core", 100*cpu/float64(o.Rooms), 100*floorCPU/float64(o.Rooms))
 	rep.add("Go heap per room (one node)", "KB", heapPerRoom).judge("≤ 50 KiB", heapPerRoom <= 50)
-	rep.note("two nodes in this process share every room; CPU and heap are halved; the CPU window is %s after a 10 s settle", o.For)
+	rep.note("two nodes in this process share every room; CPU and heap are halved; the CPU window is %s, %s after the nodes met", o.For, o.Settle)
 	rep.note("floor: two bare gossipsub hosts (peerchat's gossipsub options, no peer scoring) subscribed to the same topics, idle")
 	return rep, nil
 }
