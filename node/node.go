@@ -31,6 +31,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/retention"
 	"github.com/peerchat/peerchat/node/internal/rooms"
 	"github.com/peerchat/peerchat/node/internal/roomsync"
+	"github.com/peerchat/peerchat/node/internal/private"
 	"github.com/peerchat/peerchat/node/internal/sender"
 	"github.com/peerchat/peerchat/node/internal/signals"
 	"github.com/peerchat/peerchat/node/internal/tasks"
@@ -106,6 +107,7 @@ type Node struct {
 	rooms     *rooms.Set
 	intake    *intake.Intake
 	sender    *sender.Sender
+	private   *private.Private
 	signals   *signals.Signals
 	syncer    *roomsync.Syncer
 	peering   *peering.Peering

@@ -17,6 +17,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/names"
 	"github.com/peerchat/peerchat/node/internal/nat"
 	"github.com/peerchat/peerchat/node/internal/peering"
+	"github.com/peerchat/peerchat/node/internal/private"
 	"github.com/peerchat/peerchat/node/internal/retention"
 	"github.com/peerchat/peerchat/node/internal/rooms"
 	"github.com/peerchat/peerchat/node/internal/roomsync"
@@ -67,9 +68,12 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		Announce:   func(ctx context.Context, room string, joined <-chan struct{}) { sig.AnnounceOnJoin(ctx, room, joined) },
 	})
 	n.sender = sender.New(sender.Config{Key: key, Name: cfg.Name, Store: st, Rooms: n.rooms, Limit: cfg.RateLimit, Metrics: m, Events: evlog, Log: log})
+	if n.private, err = private.New(private.Config{Key: key, Store: st, Publisher: n.sender.Sealed()}); err != nil {
+		return err
+	}
 	sig = signals.New(signals.Config{Self: n.host.ID(), Name: cfg.Name, Store: st, Rooms: n.rooms, Sender: n.sender, Names: book, Events: evlog, Log: log})
 	n.signals = sig
-	in = intake.New(intake.Config{Self: n.host.ID(), Store: st, Guard: guard, Metrics: m, Names: book, Horizon: n.retention.Horizon, Signals: sig, Log: log})
+	in = intake.New(intake.Config{Self: n.host.ID(), Store: st, Guard: guard, Metrics: m, Names: book, Horizon: n.retention.Horizon, Signals: sig, Log: log, Private: n.private})
 	n.intake = in
 	n.syncer = roomsync.New(roomsync.Config{
 		Host: n.host, Store: st, Rooms: n.rooms, Intake: in, Events: evlog, Metrics: m, Log: log, Tasks: n.tasks,
@@ -82,6 +86,9 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		return err
 	}
 	if err := sig.Load(ready); err != nil {
+		return err
+	}
+	if err := loadPrivate(ready, n); err != nil {
 		return err
 	}
 	n.nat.Start()
