@@ -137,10 +137,13 @@ func TestPrivateRoomMembersReadEachOtherAndAStoreWithoutKeysHoldsOnlyCiphertext(
 			got := texts(t, n, room)
 			return slices.Contains(got, fromOwner) && slices.Contains(got, fromMember)
 		})
-		evTexts, types := eventTexts(t, n, room)
-		if !slices.Contains(evTexts, fromOwner) || !slices.Contains(evTexts, fromMember) {
-			t.Fatalf("message events carry %v", evTexts)
-		}
+		// An event is shown once its batch is on disk, just after the
+		// history can read it.
+		waitFor(t, privateWait, "both texts as message events", func() bool {
+			evTexts, _ := eventTexts(t, n, room)
+			return slices.Contains(evTexts, fromOwner) && slices.Contains(evTexts, fromMember)
+		})
+		_, types := eventTexts(t, n, room)
 		if n == member && !slices.Contains(types, protocol.EventRoomJoined) {
 			t.Fatalf("the member's events %v lack room.joined", types)
 		}
