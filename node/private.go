@@ -223,9 +223,17 @@ func loadPrivate(ctx context.Context, n *Node) error {
 	if err := n.private.Load(ctx); err != nil {
 		return fmt.Errorf("load private rooms: %w", err)
 	}
-	rooms, err := n.store.JoinedRooms(ctx)
+	joined, err := n.store.JoinedRooms(ctx)
 	if err != nil {
 		return err
+	}
+	// Only a member has anything to open: a relay's start does not scan
+	// every private room it stores.
+	var rooms []string
+	for _, r := range joined {
+		if _, ok := n.private.Room(r); ok {
+			rooms = append(rooms, r)
+		}
 	}
 	if err := n.intake.Replay(ctx, rooms); err != nil {
 		return fmt.Errorf("replay private rooms: %w", err)

@@ -171,6 +171,17 @@ func TestPrivateRoomMembersReadEachOtherAndAStoreWithoutKeysHoldsOnlyCiphertext(
 	if !folderHolds(t, storeDir, []byte(public)) {
 		t.Fatal("the folder scan does not find a public room's text: it proves nothing")
 	}
+	// Signals would go out in the clear: members send none in the room.
+	// In the public room the same store hears the owner's presence.
+	waitFor(t, privateWait, "the owner's presence in the public room", func() bool {
+		_, types := eventTexts(t, store, "open-room")
+		return slices.Contains(types, protocol.EventPresence)
+	})
+	if _, types := eventTexts(t, store, room); slices.ContainsFunc(types, func(ty string) bool {
+		return ty == protocol.EventPresence || ty == protocol.EventReceipt || ty == protocol.EventTyping
+	}) {
+		t.Fatalf("the store heard signals in the private room: %v", types)
+	}
 }
 
 func TestARemovedMemberReadsNothingSentAfterTheRemoval(t *testing.T) {

@@ -67,7 +67,8 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		PeerJoined: func(room string, p peer.ID) { n.syncer.PeerJoined(room, p) },
 		Announce:   func(ctx context.Context, room string, joined <-chan struct{}) { sig.AnnounceOnJoin(ctx, room, joined) },
 	})
-	n.sender = sender.New(sender.Config{Key: key, Name: cfg.Name, Store: st, Rooms: n.rooms, Limit: cfg.RateLimit, Metrics: m, Events: evlog, Log: log})
+	n.sender = sender.New(sender.Config{Key: key, Name: cfg.Name, Store: st, Rooms: n.rooms, Limit: cfg.RateLimit, Metrics: m, Events: evlog, Log: log,
+		Private: func(room string) bool { _, ok := n.private.Room(room); return ok }})
 	if n.private, err = private.New(private.Config{Key: key, Store: st, Publisher: n.sender.Sealed()}); err != nil {
 		return err
 	}

@@ -74,3 +74,10 @@ func (s *Sender) Sealed() Sealed { return Sealed{s} }
 func (p Sealed) Publish(ctx context.Context, kind, room string, body func(sealed.Header) ([]byte, error)) (*protocol.Envelope, error) {
 	return p.s.PublishSealed(ctx, kind, room, body)
 }
+
+// quiet reports whether an envelope of kind must not be published in
+// room: a signal in a private room would tell relays, in the clear, who
+// reads and types there, and the member's display name.
+func (s *Sender) quiet(room, kind string) bool {
+	return !protocol.IsSealedKind(kind) && s.cfg.Private != nil && s.cfg.Private(room)
+}
