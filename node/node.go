@@ -55,7 +55,9 @@ type RateLimit = abuse.RateLimit
 type Config struct {
 	// DataDir holds the identity key, the datastore and the API token.
 	DataDir string
-	// Name is the display name sent with messages. Empty means the host name.
+	// Name is the display name sent with messages. Empty means the name
+	// SetName saved in the data folder, or else the host name; a name given
+	// here wins over the saved one (see name.go).
 	Name string
 	// ListenAddrs are multiaddrs to listen on. Empty means TCP and QUIC on
 	// every interface, on ports the system picks.
@@ -86,6 +88,9 @@ type Config struct {
 	// Relays are circuit relay addresses, each ending in /p2p/ID, that the
 	// node keeps a reservation with and finds room peers through.
 	Relays []string
+	// DHT configures discovery across relays; the zero value runs it
+	// whenever there are relays or bootstrap peers (see DHTConfig).
+	DHT DHTConfig
 	// HostOptions and PubSubOptions are added to the libp2p host's and
 	// gossipsub's options; the relay service (package relay) uses them.
 	HostOptions   []libp2p.Option
@@ -101,7 +106,6 @@ type Node struct {
 	pubsub    *pubsub.PubSub
 	store     *store.Store
 	tasks     *tasks.Group // every goroutine the node starts
-	gater     *abuse.Gater
 	guard     *abuse.Guard
 	retention *retention.Keeper
 	rooms     *rooms.Set
@@ -112,6 +116,10 @@ type Node struct {
 	syncer    *roomsync.Syncer
 	peering   *peering.Peering
 	nat       *nat.Client
+
+	// nameFromConfig is whether cfg.Name was given rather than loaded or
+	// defaulted (see name.go).
+	nameFromConfig bool
 }
 
 // New starts a node. The context bounds start-up only; Close stops the
@@ -122,6 +130,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (n *Node, err error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	nameFromConfig := cfg.Name != ""
+	if cfg.Name == "" {
+		saved, err := savedName(cfg.DataDir)
+		if err != nil {
+			cfg.Logger.Warn("the saved display name is not used", "err", err)
+		}
+		cfg.Name = saved
 	}
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()
@@ -152,7 +168,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, store: st, tasks: tasks.New(), gater: abuse.NewGater()}
+	n = &Node{cfg: cfg, nameFromConfig: nameFromConfig, store: st, tasks: tasks.New()}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -214,8 +230,9 @@ func (n *Node) Close() error {
 // ID returns the node's peer ID.
 func (n *Node) ID() peer.ID { return n.host.ID() }
 
-// Name returns the node's display name.
-func (n *Node) Name() string { return n.cfg.Name }
+// Name returns the node's display name: the one in use, which SetName
+// changes.
+func (n *Node) Name() string { return n.signals.Name() }
 
 // Host returns the node's libp2p host, for programs that add protocols.
 func (n *Node) Host() host.Host { return n.host }

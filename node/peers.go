@@ -41,13 +41,9 @@ func (n *Node) Syncs() []SyncRun { return n.syncer.Runs() }
 
 // Block cuts p off: its connections are closed and refused both ways, and
 // the node stops redialling it, until Unblock.
-func (n *Node) Block(p peer.ID) {
-	n.gater.Set(p, true)
-	n.peering.Dialer().Forget(p)
-	n.host.Network().ClosePeer(p)
-}
+func (n *Node) Block(p peer.ID) { n.peering.Block(p) }
 
 // Unblock lets p connect again. It does not dial p: Block made the node
 // forget it, so the two connect again when either finds the other (mDNS,
 // a bootstrap address, a relay's directory) or p dials in.
-func (n *Node) Unblock(p peer.ID) { n.gater.Set(p, false) }
+func (n *Node) Unblock(p peer.ID) { n.peering.Unblock(p) }

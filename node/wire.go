@@ -26,7 +26,7 @@ import (
 	"github.com/peerchat/peerchat/protocol"
 )
 
-// wire builds every role of n, which holds its store, tasks and gater,
+// wire builds every role of n, which holds its store and tasks,
 // and starts their goroutines. The roles meet through the funcs and small
 // interfaces handed in here; the rooms' hooks close over roles built after
 // them, because a room's validator needs the intake, the intake the
@@ -38,11 +38,12 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 	m := metrics.New(cfg.Registry, st)
 	guard := abuse.NewGuard(cfg.RateLimit, m.Reject, func(room string, from peer.ID) { n.syncer.Refused(room, from) })
 	n.guard = guard
+	gater := abuse.NewGater()
 	var err error
 	if n.nat, err = nat.New(nat.Config{Relays: cfg.Relays, Log: log, Registry: cfg.Registry, Tasks: n.tasks}); err != nil {
 		return err
 	}
-	if n.host, err = newHost(key, cfg, n.nat.AddrsFactory, n.gater); err != nil {
+	if n.host, err = newHost(key, cfg, n.nat.AddrsFactory, gater); err != nil {
 		return err
 	}
 	drops := roomsync.NewDrops()
@@ -82,8 +83,8 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		Drops: drops, Synced: n.sender.Synced,
 		Interval: o.syncInterval, LegacyOnly: o.legacySyncOnly, RangesOnly: o.rangesOnly,
 	})
-	n.peering = peering.New(n.host, st, book, log)
-	if err := n.nat.Attach(n.host, n.peering.Dialer(), n.gater.IsBlocked, n.rooms.Names); err != nil {
+	n.peering = peering.New(n.host, gater, st, book, log)
+	if err := n.nat.Attach(n.host, n.peering.Dialer(), n.peering.IsBlocked, n.rooms.Names); err != nil {
 		return err
 	}
 	if err := sig.Load(ready); err != nil {
@@ -93,6 +94,9 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		return err
 	}
 	n.nat.Start()
+	if err := startDiscovery(n); err != nil {
+		return err
+	}
 	n.syncer.Start()
 	n.tasks.Go(func() { n.peering.Run(ready) })
 	n.tasks.Go(func() { n.peering.WatchIdentified(ready, n.nat.Observe) })

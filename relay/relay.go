@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"sync"
 
+	ds "github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -67,6 +68,15 @@ type Config struct {
 	// Anyone may still open a circuit to a peer that holds one: that peer
 	// chose this relay.
 	Allow []peer.ID
+	// Bootstrap lists other relays (multiaddrs ending in /p2p/ID) this one
+	// keeps connected and serves peerchat's DHT with: relays that do not
+	// know each other split the DHT, and peers reserved on different
+	// relays then never find each other.
+	Bootstrap []string
+	// DHTStore keeps the DHT records the relay serves; nil means memory.
+	// Records live 30 minutes and are renewed by their owners every 10, so
+	// a restart forgets little.
+	DHTStore ds.Batching
 	// Logger receives the relay's logs. Nil means slog.Default().
 	Logger *slog.Logger
 	// Registry receives the relay's, the node's and libp2p's metrics. Nil
@@ -133,8 +143,12 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 		ListenAddrs: cfg.ListenAddrs,
 		NoMDNS:      true,
 		Rooms:       cfg.Rooms,
-		Logger:      cfg.Logger,
-		Registry:    cfg.Registry,
+		Bootstrap:   cfg.Bootstrap,
+		// A relay is reachable by definition: it serves the DHT that
+		// peers behind NAT use as clients.
+		DHT:      node.DHTConfig{Server: true, Datastore: cfg.DHTStore},
+		Logger:   cfg.Logger,
+		Registry: cfg.Registry,
 		HostOptions: []libp2p.Option{
 			libp2p.ResourceManager(rm),
 			// AutoNAT service: peers learn from the relay whether they
@@ -178,13 +192,16 @@ func New(ctx context.Context, cfg Config) (*Relay, error) {
 	for _, info := range n.Rooms() {
 		r.joined[info.Name] = true
 	}
+	if len(cfg.Bootstrap) == 0 {
+		r.log.Info("no other relay given with --bootstrap: unless another relay names this one, peers reserved on other relays are not found through this relay's DHT")
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	if cfg.AllRooms {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.joinRooms(runCtx) }()
 	}
-	r.log.Info("relay started", "peer", n.ID(), "limited", limits.Limited(),
+	r.log.Info("relay started", "peer", n.ID(), "limited", limits.Limited(), "dht_bootstrap", len(cfg.Bootstrap),
 		"max_reservations", limits.MaxReservations, "max_circuits", limits.MaxCircuits)
 	return r, nil
 }

@@ -78,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var relays listFlag
 	fs.Var(&relays, "relay", "multiaddr of a relay to keep a reservation with and find peers through (repeatable)")
 	fs.BoolVar(&cfg.node.NoMDNS, "no-mdns", false, "turn off LAN discovery by mDNS")
+	fs.BoolVar(&cfg.node.DHT.Off, "no-dht", false, "turn off finding room peers across relays in peerchat's DHT")
 	fs.Var(&join, "join", "room to join at start (repeatable; default lobby)")
 	fs.StringVar(&cfg.node.Name, "name", "", "display name (default: the host name)")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log debug messages")

@@ -32,7 +32,7 @@ type relayConfig struct {
 // PEERCHAT_ variable as peerchat's are. See docs/relay.md.
 func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 	var cfg relayConfig
-	var listen, rooms, allow listFlag
+	var listen, rooms, allow, bootstrap listFlag
 	l := &cfg.relay.Limits
 	fs := flag.NewFlagSet("peerchat relay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,6 +41,7 @@ func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 	fs.Var(&rooms, "room", "room to serve: join it and carry its gossip (repeatable)")
 	fs.BoolVar(&cfg.relay.AllRooms, "all-rooms", false, "serve every room a connected peer subscribes to")
 	fs.IntVar(&cfg.relay.MaxRooms, "max-rooms", relay.DefaultMaxRooms, "most rooms joined with --all-rooms")
+	fs.Var(&bootstrap, "bootstrap", "multiaddr of another relay to keep connected and serve the DHT with (repeatable)")
 	fs.Var(&allow, "allow", "peer ID allowed to reserve a slot (repeatable; default: anyone)")
 	fs.StringVar(&cfg.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090)")
 	fs.StringVar(&cfg.relay.Name, "name", "peerchat-relay", "display name in rooms")
@@ -73,6 +74,12 @@ func parseRelayFlags(args []string, stderr io.Writer) (relayConfig, error) {
 		return cfg, errors.New("--circuit-duration and --circuit-data cannot be negative")
 	}
 	cfg.relay.ListenAddrs, cfg.relay.Rooms = listen.values, rooms.values
+	for _, s := range bootstrap.values {
+		if _, err := peer.AddrInfoFromString(s); err != nil {
+			return cfg, fmt.Errorf("--bootstrap %q must be a multiaddr ending in /p2p/PEER_ID: %w", s, err)
+		}
+		cfg.relay.Bootstrap = append(cfg.relay.Bootstrap, s)
+	}
 	for _, s := range allow.values {
 		id, err := peer.Decode(s)
 		if err != nil {

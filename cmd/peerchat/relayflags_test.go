@@ -137,3 +137,50 @@ func TestFlagDefaultsAreTheLibraryDefaults(t *testing.T) {
 		t.Errorf("--max-rooms defaults to %d, want relay.DefaultMaxRooms %d", rcfg.relay.MaxRooms, relay.DefaultMaxRooms)
 	}
 }
+
+// TestRelayBootstrapFromFlagsAndEnvironment reads other relays from
+// --bootstrap (repeatable) and from PEERCHAT_BOOTSTRAP, the command line
+// replacing the environment, and refuses an address without a peer ID.
+func TestRelayBootstrapFromFlagsAndEnvironment(t *testing.T) {
+	const (
+		a = "/ip4/192.0.2.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+		b = "/ip4/192.0.2.2/udp/4001/quic-v1/p2p/12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8"
+	)
+	t.Setenv("PEERCHAT_BOOTSTRAP", a+","+b)
+	cfg, err := parseRelayFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.relay.Bootstrap, ","); got != a+","+b {
+		t.Errorf("bootstrap %q from PEERCHAT_BOOTSTRAP, want [%s %s]", cfg.relay.Bootstrap, a, b)
+	}
+	cfg, err = parseRelayFlags([]string{"--bootstrap", b}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.relay.Bootstrap, ","); got != b {
+		t.Errorf("bootstrap %q, want the command line's [%s] alone", cfg.relay.Bootstrap, b)
+	}
+	if _, err := parseRelayFlags([]string{"--bootstrap", "/ip4/192.0.2.1/tcp/4001"}, io.Discard); err == nil || !strings.Contains(err.Error(), "--bootstrap") {
+		t.Errorf("--bootstrap without /p2p/: error %v, want one naming the flag", err)
+	}
+}
+
+// TestNoDHTFlagTurnsTheDHTOff reads --no-dht and PEERCHAT_NO_DHT; the
+// default leaves the DHT on.
+func TestNoDHTFlagTurnsTheDHTOff(t *testing.T) {
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.node.DHT.Off {
+		t.Error("the DHT is off by default")
+	}
+	if cfg, err = parseFlags([]string{"--no-dht"}, io.Discard); err != nil || !cfg.node.DHT.Off {
+		t.Errorf("--no-dht: off %v, err %v; want off", cfg.node.DHT.Off, err)
+	}
+	t.Setenv("PEERCHAT_NO_DHT", "true")
+	if cfg, err = parseFlags(nil, io.Discard); err != nil || !cfg.node.DHT.Off {
+		t.Errorf("PEERCHAT_NO_DHT=true: off %v, err %v; want off", cfg.node.DHT.Off, err)
+	}
+}

@@ -94,6 +94,7 @@ func TestBrowserChat(t *testing.T) {
 	bob.send("lobby", "Morning! Is the relay back up?", "")
 	alice.send("lobby", "Yes, since 9. Direct links are fine too.", "")
 	bob.send("lobby", "Great, then let's try the new UI", "")
+	bob.send("lobby", "Notes from Monday: https://example.com/peerchat/notes", "")
 	for _, p := range []*uiPage{pa, pb} {
 		p.waitJS(10*time.Second, "the history on "+p.name, msgShown("Great, then let's try the new UI"))
 	}

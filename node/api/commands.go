@@ -13,12 +13,15 @@ func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.node.Addrs() {
 		addrs = append(addrs, a.String())
 	}
+	// name_from_config says whether --name set the name, which then wins
+	// over PUT /v1/name at the next start.
 	writeJSON(w, http.StatusOK, map[string]any{
-		"peer_id":  s.node.ID().String(),
-		"name":     s.node.Name(),
-		"addrs":    addrs,
-		"version":  node.Version,
-		"last_seq": s.node.LastSeq(),
+		"peer_id":          s.node.ID().String(),
+		"name":             s.node.Name(),
+		"name_from_config": s.node.NameFromConfig(),
+		"addrs":            addrs,
+		"version":          node.Version,
+		"last_seq":         s.node.LastSeq(),
 	})
 }
 

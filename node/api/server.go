@@ -90,6 +90,7 @@ func (s *Server) routes() {
 	cmd("POST /v1/rooms/{room}/read", s.postRead)
 	cmd("GET /v1/rooms/{room}/members", s.getMembers)
 	cmd("PUT /v1/presence", s.putPresence)
+	cmd("PUT /v1/name", s.putName)
 	cmd("GET /v1/sync", s.getSync)
 	cmd("DELETE /v1/session", s.signOut)
 	// Private rooms and direct messages (private.go).

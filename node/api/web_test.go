@@ -78,3 +78,56 @@ func TestTheUIsFilesStaySmall(t *testing.T) {
 	}
 	t.Logf("%d JavaScript files; lines: %v", len(lines), lines)
 }
+
+// TestTheServiceWorkerKeepsEveryFileOfTheUI: the service worker's list of
+// files (web/sw.js) is every file the UI needs, so that a reload while the
+// node is down finds them all; the sign-in page and the worker itself
+// stay out.
+func TestTheServiceWorkerKeepsEveryFileOfTheUI(t *testing.T) {
+	src, err := webFiles.ReadFile("web/sw.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, list, ok := strings.Cut(string(src), "const SHELL = [")
+	list, _, ok2 := strings.Cut(list, "];")
+	if !ok || !ok2 {
+		t.Fatal("sw.js has no SHELL list")
+	}
+	var kept []string
+	for _, line := range strings.Split(list, "\n") {
+		if line = strings.Trim(strings.TrimSpace(line), `",`); line != "" {
+			kept = append(kept, line)
+		}
+	}
+	want := []string{"/"}
+	err = fs.WalkDir(webFiles, "web", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		switch name := strings.TrimPrefix(p, "web"); name {
+		case "/index.html", "/auth.html", "/auth.js", "/sw.js":
+		default:
+			want = append(want, name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(kept)
+	slices.Sort(want)
+	if !slices.Equal(kept, want) {
+		t.Errorf("sw.js keeps %v\nwant %v", kept, want)
+	}
+	a := startAPINode(t, "")
+	resp, err := http.Get(a.srv.URL + "/sw.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/javascript; charset=utf-8" ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "worker-src 'self'") {
+		t.Errorf("/sw.js: %d, %q, CSP %q; want a script under a CSP that allows it as a worker", resp.StatusCode,
+			resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
+	}
+}

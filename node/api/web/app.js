@@ -14,18 +14,23 @@
 
 import { api, whenUnauthorized } from "./lib/api.js";
 import { handleEvent } from "./lib/events.js";
-import { isolate, shortID } from "./lib/format.js";
 import { setPresence } from "./lib/presence.js";
 import { maybeMarkRead } from "./lib/read.js";
 import { state } from "./lib/state.js";
 import { configureStream, conn, setConn, startWebSocket } from "./lib/stream.js";
 import { $, backoff, roomInHash, sleep } from "./lib/util.js";
+import { bindAddress, renderAddress } from "./views/address.js";
 import { bindSignOut, renderBanner, showSignIn } from "./views/banner.js";
 import { bindComposer } from "./views/composer.js";
 import { bindDrawers } from "./views/drawers.js";
+import { bindJoinOffer } from "./views/joinoffer.js";
+import { bindName, renderMe } from "./views/name.js";
+import { bindNewBelow } from "./views/newbelow.js";
+import { setNodeReachable } from "./views/offline.js";
 import { loadPeers, refreshPeersSoon } from "./views/peers.js";
 import { loadMembers, renderMembers } from "./views/members.js";
-import { bindRoom, openRoom, showNoRoom } from "./views/room.js";
+import { outboxSize, resumeOutbox } from "./views/pending.js";
+import { bindRoom, followHash, openRoom, showNoRoom } from "./views/room.js";
 import { firstRoom, loadRooms, refreshRoomsSoon } from "./views/rooms.js";
 
 // onReconnected refreshes what has no events of its own (the peer list),
@@ -33,6 +38,8 @@ import { firstRoom, loadRooms, refreshRoomsSoon } from "./views/rooms.js";
 function onReconnected() {
   refreshPeersSoon();
   refreshRoomsSoon();
+  loadMembers().catch(() => {});
+  loadMe().catch(() => {});
   if (!state.room) {
     loadRooms()
       .then(() => {
@@ -51,6 +58,23 @@ async function resync() {
   if (state.room) await openRoom(state.room);
 }
 
+// loadMe reloads what the node says of itself: its addresses change when
+// it gets a relay reservation.
+async function loadMe() {
+  const node = await api("GET", "/v1/node");
+  state.me = { ...state.me, ...node };
+  renderMe();
+  renderAddress();
+}
+
+// registerServiceWorker keeps the page's files in the browser (sw.js), so
+// that a reload while the node is down still shows the page, which then
+// retries by itself instead of leaving the browser's error page.
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+}
+
 function bind() {
   whenUnauthorized(showSignIn);
   configureStream({
@@ -58,6 +82,7 @@ function bind() {
     resync,
     onState(s, transport, was) {
       if (s === "connected" && (was === "reconnecting" || was === "offline")) onReconnected();
+      setNodeReachable(s !== "offline");
       renderBanner(s, transport);
     },
   });
@@ -65,6 +90,10 @@ function bind() {
   bindRoom();
   bindDrawers();
   bindSignOut();
+  bindNewBelow();
+  bindAddress();
+  bindJoinOffer();
+  bindName();
   document.addEventListener("visibilitychange", () => {
     setPresence();
     maybeMarkRead();
@@ -79,6 +108,7 @@ function bind() {
     // none either: reload both now and then ("last seen" times too).
     loadPeers().catch(() => {});
     loadMembers().catch(() => renderMembers());
+    loadMe().catch(() => {});
   }, 15000);
 }
 
@@ -91,13 +121,18 @@ async function boot() {
     } catch (err) {
       if (state.signedOut) return;
       setConn(attempt >= 2 ? "offline" : "reconnecting", "");
+      $("boot-offline").hidden = attempt < 2;
+      const waiting = outboxSize();
+      $("boot-outbox").hidden = waiting === 0;
+      $("boot-outbox").textContent = waiting === 1 ? "1 message waits to be sent." : `${waiting} messages wait to be sent.`;
       await sleep(backoff(attempt));
     }
   }
+  $("boot-offline").hidden = true;
   state.me = node;
+  renderMe();
+  renderAddress();
   state.seq = node.last_seq || 0;
-  isolate($("me-name")).textContent = node.name || shortID(node.peer_id);
-  $("me-name").title = node.peer_id;
   $("app").hidden = false;
   try {
     await loadRooms();
@@ -105,14 +140,20 @@ async function boot() {
     const first = state.rooms.has(wanted) ? wanted : firstRoom();
     if (first) await openRoom(first);
     else showNoRoom();
+    if (wanted && !state.rooms.has(wanted)) {
+      history.replaceState(null, "", `#${encodeURIComponent(wanted)}`);
+      followHash(); // offers to join it
+    }
   } catch (err) {
     if (state.signedOut) return;
     // The stream's resync will load them when the node answers again.
   }
+  resumeOutbox();
   loadPeers().catch(() => {});
   setPresence();
   startWebSocket();
 }
 
+registerServiceWorker();
 bind();
 boot();

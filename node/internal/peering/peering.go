@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/peerchat/peerchat/node/internal/abuse"
 	"github.com/peerchat/peerchat/node/internal/names"
 	"github.com/peerchat/peerchat/node/store"
 )
@@ -48,14 +49,31 @@ type Peering struct {
 	store  *store.Store
 	names  *names.Book
 	log    *slog.Logger
+	gater  *abuse.Gater
 	dialer *Dialer
 	mdns   mdns.Service
 }
 
-// New returns the peering of h; Run starts its dialer.
-func New(h host.Host, st *store.Store, book *names.Book, log *slog.Logger) *Peering {
-	return &Peering{host: h, store: st, names: book, log: log, dialer: newDialer(h, log)}
+// New returns the peering of h, whose connections gater guards; Run
+// starts its dialer.
+func New(h host.Host, gater *abuse.Gater, st *store.Store, book *names.Book, log *slog.Logger) *Peering {
+	return &Peering{host: h, gater: gater, store: st, names: book, log: log, dialer: newDialer(h, log)}
 }
+
+// Block cuts p off: its connections are closed and refused both ways, and
+// the node stops redialling it, until Unblock.
+func (p *Peering) Block(id peer.ID) {
+	p.gater.Set(id, true)
+	p.dialer.Forget(id)
+	p.host.Network().ClosePeer(id)
+}
+
+// Unblock lets p connect again. It does not dial p: Block made the node
+// forget it, so the two connect again when either finds the other.
+func (p *Peering) Unblock(id peer.ID) { p.gater.Set(id, false) }
+
+// IsBlocked reports whether id is blocked.
+func (p *Peering) IsBlocked(id peer.ID) bool { return p.gater.IsBlocked(id) }
 
 // Dialer is the dialer that keeps wanted peers connected.
 func (p *Peering) Dialer() *Dialer { return p.dialer }

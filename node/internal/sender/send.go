@@ -28,7 +28,7 @@ import (
 // zero value is the default rate limit.
 type Config struct {
 	Key     crypto.PrivKey
-	Name    string // the display name sent with messages
+	Name    string // the display name sent with messages at first; SetName changes it
 	Store   *store.Store
 	Rooms   *rooms.Set
 	Limit   abuse.RateLimit
@@ -47,6 +47,9 @@ type Sender struct {
 	cfg Config
 	own abuse.OwnLimits
 
+	nameMu sync.Mutex
+	name   string // the display name sent with messages; guarded by nameMu (see name.go)
+
 	mu sync.Mutex
 	// queued holds the messages sent while the room had no peer, per
 	// room, until a sync hands them over. Guarded by mu.
@@ -55,7 +58,7 @@ type Sender struct {
 
 // New returns the sender of cfg.
 func New(cfg Config) *Sender {
-	return &Sender{cfg: cfg, own: abuse.NewOwnLimits(cfg.Limit), queued: map[string][]protocol.Message{}}
+	return &Sender{cfg: cfg, name: cfg.Name, own: abuse.NewOwnLimits(cfg.Limit), queued: map[string][]protocol.Message{}}
 }
 
 // Send signs a message from the local user into room, stores it durably and
@@ -85,7 +88,7 @@ func (s *Sender) Send(ctx, publishCtx context.Context, room, text, clientMsgID s
 		l := s.own.Limit()
 		return msg, false, fault.Errorf(fault.CodeRateLimited, "more than %g messages a second (bursts of %d) into room %s; retry in a moment", l.PerSecond, l.Burst, room)
 	}
-	env, err := s.sign(room, protocol.KindMessage, protocol.MessageBody{Text: text, AuthorName: s.cfg.Name, ClientMsgID: clientMsgID})
+	env, err := s.sign(room, protocol.KindMessage, protocol.MessageBody{Text: text, AuthorName: s.authorName(), ClientMsgID: clientMsgID})
 	if err != nil {
 		if errors.Is(err, protocol.ErrTooLarge) {
 			return msg, false, &fault.Error{Code: fault.CodeTooLarge, Message: "message is too large", Err: err}

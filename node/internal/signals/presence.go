@@ -87,7 +87,7 @@ func (sig *Signals) SetPresence(ctx context.Context, status string) error {
 	sig.presence.mu.Unlock()
 	if changed {
 		now := time.Now().UTC()
-		sig.events.Append(ctx, protocol.Event{Type: protocol.EventPresence, PeerID: sig.self.String(), Name: sig.name, Status: status, LastSeen: &now})
+		sig.events.Append(ctx, protocol.Event{Type: protocol.EventPresence, PeerID: sig.self.String(), Name: sig.Name(), Status: status, LastSeen: &now})
 		for _, name := range sig.rooms.Names() {
 			sig.announcePresence(name)
 		}
@@ -118,7 +118,7 @@ func PresencePeriod(size int) (every, lease time.Duration) {
 }
 
 func (sig *Signals) sendPresence(room, status string, lease time.Duration, roomSize int) {
-	body := protocol.PresenceBody{Name: sig.name, Status: status, LeaseMS: lease.Milliseconds(), RoomSize: roomSize}
+	body := protocol.PresenceBody{Name: sig.Name(), Status: status, LeaseMS: lease.Milliseconds(), RoomSize: roomSize}
 	if err := sig.sender.Signal(sig.ctx, room, protocol.KindPresence, body); err != nil && sig.ctx.Err() == nil {
 		sig.log.Debug("announce presence", "room", room, "err", err)
 	}
@@ -246,8 +246,9 @@ func (sig *Signals) Members(ctx context.Context, room string) ([]Member, error) 
 	}
 	sig.receipts.mu.Unlock()
 	now := time.Now().UTC()
+	name := sig.Name()
 	sig.presence.mu.Lock()
-	self := Member{PeerID: sig.self.String(), Name: sig.name, Status: sig.presence.status, LastSeen: &now}
+	self := Member{PeerID: sig.self.String(), Name: name, Status: sig.presence.status, LastSeen: &now}
 	out := []Member{self}
 	for _, s := range ids {
 		id, err := peer.Decode(s)

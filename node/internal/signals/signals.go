@@ -6,6 +6,7 @@ package signals
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -34,7 +35,7 @@ type Sender interface {
 // Config is what Signals need; every field is required.
 type Config struct {
 	Self   peer.ID
-	Name   string // the local user's display name
+	Name   string // the local user's display name at first; SetName changes it
 	Store  *store.Store
 	Rooms  Rooms
 	Sender Sender
@@ -48,7 +49,8 @@ type Config struct {
 // called, except receipts' while a marker is written (see receiptState).
 type Signals struct {
 	self   peer.ID
-	name   string
+	nameMu sync.Mutex
+	name   string // the local display name; guarded by nameMu (see name.go)
 	store  *store.Store
 	rooms  Rooms
 	sender Sender

@@ -41,7 +41,7 @@ func (sig *Signals) Typing(ctx context.Context, room string) (bool, error) {
 	}
 	t.lastSent[room] = time.Now()
 	t.mu.Unlock()
-	body := protocol.TypingBody{Name: sig.name, TTLMS: TypingTTL.Milliseconds()}
+	body := protocol.TypingBody{Name: sig.Name(), TTLMS: TypingTTL.Milliseconds()}
 	if err := sig.sender.Signal(ctx, room, protocol.KindTyping, body); err != nil {
 		return false, err
 	}

@@ -5,6 +5,7 @@ import { isOwn, state } from "./state.js";
 import { maybeMarkRead } from "./read.js";
 import { confirmPending } from "../views/pending.js";
 import { onPresence, refreshMembersSoon } from "../views/members.js";
+import { renderMe } from "../views/name.js";
 import { addMessages } from "../views/messages.js";
 import { refreshPeersSoon } from "../views/peers.js";
 import { refreshRoomsSoon } from "../views/rooms.js";
@@ -24,6 +25,11 @@ export function handleEvent(ev) {
       onTyping(ev);
       break;
     case "presence":
+      // One's own name changed, maybe from another tab or client.
+      if (state.me && ev.peer_id === state.me.peer_id && ev.name && ev.name !== state.me.name) {
+        state.me.name = ev.name;
+        renderMe();
+      }
       onPresence(ev);
       refreshPeersSoon();
       break;

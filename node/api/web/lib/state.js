@@ -19,6 +19,7 @@ export const state = {
   peers: [], // views/peers.js
   readPosted: new Map(), // room → the newest id marked read; lib/read.js
   signedOut: false, // views/banner.js
+  nodeDown: false, // the node stopped answering; views/offline.js
 };
 
 export function isOwn(m) {

@@ -43,15 +43,17 @@ export function renderMembers() {
   });
   let online = 0;
   for (const m of list) {
-    if (m.status === "online") online++;
+    // With one's own node down, nobody's status is known.
+    const status = state.nodeDown ? "unknown" : m.status;
+    if (status === "online") online++;
     const li = document.createElement("li");
     li.className = "member";
     li.dataset.testid = "member";
     li.dataset.peerId = m.peer_id;
-    li.dataset.status = m.status;
+    li.dataset.status = status;
     const dot = document.createElement("span");
-    dot.className = `presence ${m.status}`;
-    dot.title = m.status;
+    dot.className = `presence ${status}`;
+    dot.title = status;
     const who = document.createElement("div");
     who.className = "who";
     const name = document.createElement("span");
@@ -63,12 +65,13 @@ export function renderMembers() {
     sub.className = "sub";
     sub.dataset.testid = "member-status";
     sub.textContent =
-      m.status === "online" ? "online"
+      status === "unknown" ? "unknown: your node is not answering"
+      : m.status === "online" ? "online"
       : m.status === "away" ? `away${m.last_seen ? ` · seen ${ago(m.last_seen)}` : ""}`
       : m.last_seen ? `last seen ${ago(m.last_seen)}` : "offline";
     who.append(name, sub);
     li.append(dot, who);
     ul.append(li);
   }
-  $("member-count").textContent = state.members.length ? `${online}/${state.members.length} online` : "";
+  $("member-count").textContent = !state.members.length ? "" : state.nodeDown ? "" : `${online}/${state.members.length} online`;
 }

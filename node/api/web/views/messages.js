@@ -3,7 +3,11 @@
 
 import { clock, dayLabel, isolate, sameDay, shortID } from "../lib/format.js";
 import { compareMsgs, isOwn, pendingHere, state } from "../lib/state.js";
+import { linkify } from "../lib/linkify.js";
 import { $ } from "../lib/util.js";
+import { announceMessage } from "./announce.js";
+import { fold, isLong } from "./fold.js";
+import { clearNewBelow, noteNewBelow } from "./newbelow.js";
 import { assumeSent, paintTick } from "./ticks.js";
 
 export function atBottom() {
@@ -21,14 +25,21 @@ export function clearMessages() {
   state.msgs = [];
   state.byId.clear();
   $("message-list").replaceChildren();
+  clearNewBelow();
 }
 
 // addMessages puts messages of the open room in order, skipping those
-// already shown.
+// already shown. stick true scrolls to the end (a room's history as it
+// opens), false keeps the view still (paging back); left out, the
+// messages are live ones. Others' live messages that land at the end are
+// announced to screen readers, and while the user is scrolled up they
+// raise the "new messages below" cue instead of moving the list.
 export function addMessages(list, { stick } = {}) {
   const wasAtBottom = atBottom();
   const ul = $("message-list");
   let own = false;
+  let below = 0;
+  const live = [];
   for (const m of list) {
     if (m.room !== state.room || state.byId.has(m.id)) continue;
     state.byId.set(m.id, m);
@@ -42,9 +53,15 @@ export function addMessages(list, { stick } = {}) {
     regroup(i);
     regroup(i + 1);
     if (isOwn(m)) own = true;
+    else if (i === state.msgs.length - 1) {
+      below++;
+      live.push(m);
+    }
   }
   $("empty").hidden = state.msgs.length > 0 || pendingHere().length > 0;
   if (stick || own || wasAtBottom) scrollToBottom();
+  else if (below > 0 && stick === undefined) noteNewBelow(below);
+  if (stick === undefined && live.length > 0) announceMessage(live.at(-1));
 }
 
 // regroup marks message i as a continuation of its author's previous one,
@@ -82,7 +99,7 @@ function renderMessage(m) {
   const text = isolate(document.createElement("span"));
   text.className = "text";
   text.dataset.testid = "message-text";
-  text.textContent = m.text;
+  linkify(text, m.text);
   const meta = document.createElement("span");
   meta.className = "meta";
   const time = document.createElement("time");
@@ -98,7 +115,9 @@ function renderMessage(m) {
     paintTick(tick, state.status.get(m.id));
     meta.append(tick);
   }
-  bubble.append(text, meta);
+  bubble.append(text);
+  if (isLong(m.text)) bubble.append(fold(text));
+  bubble.append(meta);
   li.append(bubble);
   return li;
 }

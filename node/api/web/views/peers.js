@@ -14,10 +14,13 @@ export async function loadPeers() {
 // refreshPeersSoon reloads the peers: they have no events of their own.
 export const refreshPeersSoon = debounce(() => loadPeers().catch(() => {}), 500);
 
-function renderPeers() {
+// renderPeers draws the peers; with one's own node down, none: who it is
+// connected to is not known.
+export function renderPeers() {
   const ul = $("peers");
   ul.replaceChildren();
-  for (const p of state.peers) {
+  const peers = state.nodeDown ? [] : state.peers;
+  for (const p of peers) {
     const li = document.createElement("li");
     li.className = "peer";
     li.dataset.testid = "peer";
@@ -37,11 +40,11 @@ function renderPeers() {
     li.append(name, kind);
     ul.append(li);
   }
-  $("peer-count").textContent = state.peers.length ? String(state.peers.length) : "";
-  if (state.peers.length === 0) {
+  $("peer-count").textContent = peers.length ? String(peers.length) : "";
+  if (peers.length === 0) {
     const li = document.createElement("li");
     li.className = "none";
-    li.textContent = "No peers connected";
+    li.textContent = state.nodeDown ? "Unknown: your node is not answering" : "No peers connected";
     ul.append(li);
   }
 }

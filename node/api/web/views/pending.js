@@ -5,6 +5,7 @@
 
 import { api } from "../lib/api.js";
 import { isolate } from "../lib/format.js";
+import { keepOutbox, keptOutbox } from "../lib/outbox.js";
 import { pendingHere, state } from "../lib/state.js";
 import { $, backoff, enc, newID, sleep } from "../lib/util.js";
 import { addMessages, scrollToBottom } from "./messages.js";
@@ -67,6 +68,7 @@ function renderPending(p) {
     drop.textContent = "Discard";
     drop.addEventListener("click", () => {
       state.pending.delete(p.cid);
+      keepOutbox(state.pending);
       li.remove();
     });
     meta.append(err, retry, drop);
@@ -84,10 +86,28 @@ function renderPending(p) {
 export function sendMessage(text) {
   const p = { cid: newID(), room: state.room, text, state: "sending", error: "" };
   state.pending.set(p.cid, p);
+  keepOutbox(state.pending);
   renderPending(p);
   $("empty").hidden = true;
   scrollToBottom();
   deliver(p);
+}
+
+// resumeOutbox sends again what a previous page of this tab had not sent
+// when it was reloaded or closed.
+export function resumeOutbox() {
+  for (const { cid, room, text } of keptOutbox()) {
+    if (state.pending.has(cid)) continue;
+    const p = { cid, room, text, state: "sending", error: "" };
+    state.pending.set(cid, p);
+    renderPending(p);
+    deliver(p);
+  }
+}
+
+// outboxSize is how many messages a previous page left to send.
+export function outboxSize() {
+  return keptOutbox().length;
 }
 
 // deliver posts a pending message, retrying with the same client_msg_id so
@@ -103,14 +123,19 @@ async function deliver(p) {
       if (!err.retry && p.room === state.room && giveBack(p.text, err)) {
         // Sending it again cannot help: back to the composer, to edit.
         state.pending.delete(p.cid);
+        keepOutbox(state.pending);
         document.querySelector(`li[data-client-id="${CSS.escape(p.cid)}"]`)?.remove();
         $("empty").hidden = state.msgs.length > 0 || pendingHere().length > 0;
         return;
       }
-      if (!err.retry || attempt >= 8) {
+      // A node that does not answer may be restarting: the message waits
+      // for it as long as the page is open. Other retryable errors give up
+      // after a few tries, with Retry offered.
+      if (!err.retry || (attempt >= 8 && err.code !== "network")) {
         p.state = "failed";
         p.error = err.message;
         p.retry = err.retry; // Retry is offered only when it may work
+        keepOutbox(state.pending);
         renderPending(p);
         return;
       }
@@ -124,6 +149,7 @@ async function deliver(p) {
 export function confirmPending(p, m) {
   if (state.pending.get(p.cid) !== p) return;
   state.pending.delete(p.cid);
+  keepOutbox(state.pending);
   document.querySelector(`li[data-client-id="${CSS.escape(p.cid)}"]`)?.remove();
   assumeSent(m.id);
   if (m.room === state.room) addMessages([m]);

@@ -8,7 +8,9 @@ import { state } from "../lib/state.js";
 import { $, enc, roomInHash } from "../lib/util.js";
 import { alertError } from "./composer.js";
 import { renderPendingAll } from "./pending.js";
+import { nameMessagePane } from "./announce.js";
 import { closeDrawers } from "./drawers.js";
+import { dismissJoinOffer, offerJoin, whenJoinAccepted } from "./joinoffer.js";
 import { renderMembers } from "./members.js";
 import { addMessages, clearMessages, scrollToBottom } from "./messages.js";
 import { firstRoom, loadRooms, renderRooms } from "./rooms.js";
@@ -22,6 +24,7 @@ export async function openRoom(room) {
   state.more = false;
   state.members = [];
   $("room-title").replaceChildren("# ", bdi(room));
+  nameMessagePane();
   $("composer").hidden = false;
   $("leave").hidden = false;
   $("no-room").hidden = true;
@@ -53,6 +56,7 @@ export function showNoRoom() {
   clearMessages();
   state.members = [];
   $("room-title").textContent = "No room";
+  nameMessagePane();
   $("composer").hidden = true;
   $("leave").hidden = true;
   $("load-older").hidden = true;
@@ -107,7 +111,8 @@ function roomNameProblem(name) {
   return null;
 }
 
-async function joinRoom(name) {
+// joinRoom joins a room and opens it.
+export async function joinRoom(name) {
   await api("PUT", `/v1/rooms/${enc(name)}`);
   await loadRooms();
   await openRoom(name);
@@ -126,6 +131,7 @@ async function leaveRoom() {
 // bindRoom wires the rooms list, the join form, the leave button, paging
 // back and the #room in the address.
 export function bindRoom() {
+  whenJoinAccepted(joinRoom);
   $("rooms").addEventListener("click", (e) => {
     const b = e.target.closest("[data-testid=room]");
     if (!b) return;
@@ -146,6 +152,7 @@ export function bindRoom() {
     }
     try {
       await joinRoom(name);
+      dismissJoinOffer();
       input.value = "";
       closeDrawers();
     } catch (err) {
@@ -160,8 +167,22 @@ export function bindRoom() {
     if (box.scrollTop < 80) loadOlder();
     maybeMarkRead();
   }, { passive: true });
-  window.addEventListener("hashchange", () => {
-    const room = roomInHash();
-    if (room && room !== state.room && state.rooms.has(room)) openRoom(room);
-  });
+  window.addEventListener("hashchange", () => followHash());
+}
+
+// followHash opens the room the address names, or offers to join it. A
+// name that is no room name at all is ignored. The rooms are reloaded
+// first when the name is not among them: another client of the node may
+// have joined it.
+export async function followHash() {
+  const room = roomInHash();
+  if (!room || room === state.room) return;
+  if (!state.rooms.has(room)) await loadRooms().catch(() => {});
+  if (room !== roomInHash()) return; // the address moved on meanwhile
+  if (state.rooms.has(room)) {
+    dismissJoinOffer();
+    openRoom(room);
+  } else if (!roomNameProblem(room)) {
+    offerJoin(room);
+  }
 }

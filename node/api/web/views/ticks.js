@@ -4,6 +4,8 @@ import { compareMsgs, isOwn, state } from "../lib/state.js";
 
 const RANK = { pending: 0, queued: 1, sent: 2, delivered: 3, read: 4 };
 const TICK = { pending: "◷", queued: "◷", sent: "✓", delivered: "✓✓", read: "✓✓" };
+// SAID is what a screen reader reads for each tick.
+const SAID = { pending: "Sending", queued: "Queued", sent: "Sent", delivered: "Delivered", read: "Read" };
 const TICK_TITLE = {
   pending: "Sending…",
   queued: "Queued: no peer is online; it goes out on the next sync",
@@ -33,7 +35,15 @@ export function assumeSent(id) {
 export function paintTick(el, st) {
   if (!el) return;
   el.dataset.status = st.status;
-  el.textContent = TICK[st.status];
+  const glyph = document.createElement("span");
+  glyph.className = "glyph";
+  glyph.setAttribute("aria-hidden", "true");
+  glyph.textContent = TICK[st.status];
+  const said = document.createElement("span");
+  said.className = "sr-only";
+  said.dataset.testid = "tick-text";
+  said.textContent = SAID[st.status];
+  el.replaceChildren(glyph, said);
   let title = TICK_TITLE[st.status];
   if (st.read > 1 || st.delivered > 1) title += ` (delivered to ${st.delivered ?? 0}, read by ${st.read ?? 0})`;
   el.title = title;
