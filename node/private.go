@@ -103,7 +103,7 @@ func (n *Node) RevokeInvite(ctx context.Context, room, id string) error {
 // on its next start, lets the local user in, which a room.joined event
 // reports. It returns the room, whose topic is joined at once.
 func (n *Node) AcceptInvite(ctx context.Context, link string) (string, error) {
-	room, err := n.private.AcceptInvite(ctx, link, n.cfg.Name)
+	room, err := n.private.AcceptInvite(ctx, link, n.Name())
 	if err != nil {
 		return "", privateError("accept invite", err)
 	}
@@ -199,7 +199,7 @@ func (n *Node) sendPrivate(ctx context.Context, room, text, clientMsgID string) 
 	if len(clientMsgID) > protocol.MaxClientMsgIDLen {
 		return protocol.Message{}, false, Errorf(CodeInvalid, "client_msg_id is longer than %d bytes", protocol.MaxClientMsgIDLen)
 	}
-	pt, err := json.Marshal(protocol.MessageBody{Text: text, AuthorName: n.cfg.Name, ClientMsgID: clientMsgID})
+	pt, err := json.Marshal(protocol.MessageBody{Text: text, AuthorName: n.Name(), ClientMsgID: clientMsgID})
 	if err != nil {
 		return protocol.Message{}, false, Errorf(CodeInternal, "encode message: %w", err)
 	}
