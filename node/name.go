@@ -71,7 +71,7 @@ func (n *Node) SetName(ctx context.Context, name string) error {
 
 // NameFromConfig reports whether the name was given in Config.Name (the
 // --name flag), which wins over the saved one at every start.
-func (n *Node) NameFromConfig() bool { return n.nameFromConfig }
+func (n *Node) NameFromConfig() bool { return n.cfg.Name != "" }
 
 // savedName reads the name SetName saved in dir, or "" when there is none.
 // A file that holds no valid name (edited by hand, say) is ignored with a

@@ -28,6 +28,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/intake"
 	"github.com/peerchat/peerchat/node/internal/nat"
 	"github.com/peerchat/peerchat/node/internal/peering"
+	"github.com/peerchat/peerchat/node/internal/private"
 	"github.com/peerchat/peerchat/node/internal/push"
 	"github.com/peerchat/peerchat/node/internal/retention"
 	"github.com/peerchat/peerchat/node/internal/rooms"
@@ -111,14 +112,11 @@ type Node struct {
 	push      *push.Push // the rooms' peers reached only over limited circuits
 	intake    *intake.Intake
 	sender    *sender.Sender
+	private   *private.Private
 	signals   *signals.Signals
 	syncer    *roomsync.Syncer
 	peering   *peering.Peering
 	nat       *nat.Client
-
-	// nameFromConfig is whether cfg.Name was given rather than loaded or
-	// defaulted (see name.go).
-	nameFromConfig bool
 }
 
 // New starts a node. The context bounds start-up only; Close stops the
@@ -130,18 +128,20 @@ func New(ctx context.Context, cfg Config, opts ...Option) (n *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	nameFromConfig := cfg.Name != ""
-	if cfg.Name == "" {
+	// cfg.Name stays as given: NameFromConfig tells it apart from a name
+	// saved by SetName or the host name.
+	name := cfg.Name
+	if name == "" {
 		saved, err := savedName(cfg.DataDir)
 		if err != nil {
 			cfg.Logger.Warn("the saved display name is not used", "err", err)
 		}
-		cfg.Name = saved
+		name = saved
 	}
-	if cfg.Name == "" {
-		cfg.Name, _ = os.Hostname()
-		if cfg.Name == "" {
-			cfg.Name = "peerchat"
+	if name == "" {
+		name, _ = os.Hostname()
+		if name == "" {
+			name = "peerchat"
 		}
 	}
 	if cfg.MDNSService == "" {
@@ -167,13 +167,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, nameFromConfig: nameFromConfig, store: st, tasks: tasks.New()}
+	n = &Node{cfg: cfg, store: st, tasks: tasks.New()}
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
-	if err := wire(ctx, n, key, o); err != nil {
+	if err := wire(ctx, n, key, name, o); err != nil {
 		return nil, err
 	}
 	return n, n.start(ctx)

@@ -44,6 +44,9 @@ func (n *Node) Rooms() []RoomInfo {
 // room, nothing is sent again: the earlier message is returned with
 // created false.
 func (n *Node) Send(ctx context.Context, room, text, clientMsgID string) (msg protocol.Message, created bool, err error) {
+	if _, ok := n.private.Room(room); ok {
+		return n.sendPrivate(ctx, room, text, clientMsgID)
+	}
 	return n.sender.Send(ctx, n.tasks.Context(), room, text, clientMsgID)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/peerchat/peerchat/node/internal/names"
 	"github.com/peerchat/peerchat/node/internal/nat"
 	"github.com/peerchat/peerchat/node/internal/peering"
+	"github.com/peerchat/peerchat/node/internal/private"
 	"github.com/peerchat/peerchat/node/internal/push"
 	"github.com/peerchat/peerchat/node/internal/retention"
 	"github.com/peerchat/peerchat/node/internal/rooms"
@@ -27,13 +28,14 @@ import (
 	"github.com/peerchat/peerchat/protocol"
 )
 
-// wire builds every role of n, which holds its store and tasks,
+// wire builds every role of n, which holds its store and tasks, with
+// name as the display name in use,
 // and starts their goroutines. The roles meet through the funcs and small
 // interfaces handed in here; the rooms' hooks close over roles built after
 // them, because a room's validator needs the intake, the intake the
 // signals and the signals the rooms, and gossipsub wants its tracer before
 // any of them.
-func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
+func wire(ctx context.Context, n *Node, key crypto.PrivKey, name string, o options) error {
 	cfg, log, st := n.cfg, n.cfg.Logger, n.store
 	ready := n.tasks.Context()
 	m := metrics.New(cfg.Registry, st)
@@ -70,10 +72,14 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		ExtraPeers: func(room string) []peer.ID { return n.push.Peers(room) },
 		Published:  func(room string, data []byte) { n.push.Published(room, data) },
 	})
-	n.sender = sender.New(sender.Config{Key: key, Name: cfg.Name, Store: st, Rooms: n.rooms, Limit: cfg.RateLimit, Metrics: m, Events: evlog, Log: log})
-	sig = signals.New(signals.Config{Self: n.host.ID(), Name: cfg.Name, Store: st, Rooms: n.rooms, Sender: n.sender, Names: book, Events: evlog, Log: log})
+	n.sender = sender.New(sender.Config{Key: key, Name: name, Store: st, Rooms: n.rooms, Limit: cfg.RateLimit, Metrics: m, Events: evlog, Log: log,
+		Private: func(room string) bool { _, ok := n.private.Room(room); return ok }})
+	if n.private, err = private.New(private.Config{Key: key, Store: st, Publisher: n.sender.Sealed()}); err != nil {
+		return err
+	}
+	sig = signals.New(signals.Config{Self: n.host.ID(), Name: name, Store: st, Rooms: n.rooms, Sender: n.sender, Names: book, Events: evlog, Log: log})
 	n.signals = sig
-	in = intake.New(intake.Config{Self: n.host.ID(), Store: st, Guard: guard, Metrics: m, Names: book, Horizon: n.retention.Horizon, Signals: sig, Log: log})
+	in = intake.New(intake.Config{Self: n.host.ID(), Store: st, Guard: guard, Metrics: m, Names: book, Horizon: n.retention.Horizon, Signals: sig, Log: log, Private: n.private})
 	n.intake = in
 	n.syncer = roomsync.New(roomsync.Config{
 		Host: n.host, Store: st, Rooms: n.rooms, Intake: in, Events: evlog, Metrics: m, Log: log, Tasks: n.tasks,
@@ -91,6 +97,9 @@ func wire(ctx context.Context, n *Node, key crypto.PrivKey, o options) error {
 		return err
 	}
 	if err := sig.Load(ready); err != nil {
+		return err
+	}
+	if err := loadPrivate(ready, n); err != nil {
 		return err
 	}
 	n.nat.Start()

@@ -48,6 +48,11 @@ type write struct {
 	// async is set when nobody waits for the write: its batch is not
 	// flushed before the committer moves on (see flushLoop).
 	async bool
+	// noEvent stores an envelope without a message event (AddSealed).
+	noEvent bool
+	// ifAbsent, when set, makes a plain write happen only if this key is
+	// neither stored nor written earlier in the batch (AddOpened).
+	ifAbsent string
 }
 
 // AddMessage stores a validated message envelope and appends a message
@@ -210,6 +215,7 @@ func (s *Store) commitBatch(first *write) {
 	s.indexed = s.indexed[:0]
 	pendingIDs := map[protocol.ID]bool{}
 	pendingClient := map[string]protocol.Message{}
+	pendingKeys := map[string]bool{}
 	var events []tailEvent
 	for _, w := range batch {
 		if w.put != nil {
@@ -217,12 +223,12 @@ func (s *Store) commitBatch(first *write) {
 			continue
 		}
 		if w.env == nil {
-			w.err = s.stagePlain(ctx, b, w, &events)
+			w.err = s.stagePlain(ctx, b, w, pendingKeys, &events)
 			continue
 		}
 		w.err = s.stage(ctx, b, w, pendingIDs, pendingClient, &events)
 	}
-	if len(events) > 0 {
+	if len(events) > 0 || len(s.indexed) > 0 {
 		b.Put(ctx, ds.NewKey(keySeq), uintBytes(s.nextSeq-1))
 		b.Put(ctx, ds.NewKey(keyLamport), uintBytes(s.lamport.Load()))
 	}
@@ -336,7 +342,12 @@ func (s *Store) stage(ctx context.Context, b ds.Batch, w *write, pendingIDs map[
 	}{
 		{messageKey(env.Room, order), env.Bytes()},
 		{idKey(id), []byte(env.Room + "/" + order)},
-		{eventKey(seq), evJSON},
+	}
+	if !w.noEvent {
+		puts = append(puts, struct {
+			key string
+			val []byte
+		}{eventKey(seq), evJSON})
 	}
 	if w.clientKey != "" {
 		puts = append(puts, struct {
@@ -349,12 +360,18 @@ func (s *Store) stage(ctx context.Context, b ds.Batch, w *write, pendingIDs map[
 			return fmt.Errorf("stage %s: %w", p.key, err)
 		}
 	}
-	s.nextSeq++
+	if !w.noEvent {
+		s.nextSeq++
+	}
 	s.ObserveLamport(env.Lamport)
 	pendingIDs[id] = true
 	s.indexed = append(s.indexed, roomItem{env.Room, Item{Lamport: env.Lamport, ID: id}})
 	if w.clientKey != "" {
 		pendingClient[w.clientKey] = w.msg
+	}
+	if w.noEvent {
+		w.result = AddResult{Outcome: Added, Message: w.msg}
+		return nil
 	}
 	*events = append(*events, tailEvent{seq: seq, data: evJSON})
 	w.result = AddResult{Outcome: Added, Message: w.msg, Event: ev}
@@ -417,7 +434,22 @@ func (s *Store) AppendEvents(ctx context.Context, wait bool, events ...protocol.
 	return s.write(ctx, wait, nil, events...)
 }
 
-func (s *Store) stagePlain(ctx context.Context, b ds.Batch, w *write, events *[]tailEvent) error {
+func (s *Store) stagePlain(ctx context.Context, b ds.Batch, w *write, pendingKeys map[string]bool, events *[]tailEvent) error {
+	if w.ifAbsent != "" {
+		has := pendingKeys[w.ifAbsent]
+		if !has {
+			var err error
+			if has, err = s.db.Has(ctx, ds.NewKey(w.ifAbsent)); err != nil {
+				return fmt.Errorf("check %s: %w", w.ifAbsent, err)
+			}
+		}
+		if has {
+			w.result.Outcome = Duplicate
+			return nil
+		}
+		pendingKeys[w.ifAbsent] = true
+		w.result.Outcome = Added
+	}
 	for _, p := range w.kvs {
 		var err error
 		if p.value == nil {

@@ -118,18 +118,17 @@ func (s *Store) AuthoredAfter(ctx context.Context, room string, author peer.ID, 
 		msgs    []protocol.Message
 		scanErr error
 	)
-	err := s.scanRaw(lower, upper, true, func(_, v []byte) bool {
+	err := s.scanRaw(lower, upper, true, func(key, v []byte) bool {
 		if a, ok := protocol.AuthorOf(v); ok && string(a) != string(author) {
 			return true // most messages are others': skip them without decoding
 		}
-		env, err := protocol.DecodeStored(v)
-		var m protocol.Message
-		if err == nil {
-			m, err = protocol.MessageFromEnvelope(env)
-		}
+		m, ok, err := s.historyEntry(string(key), v)
 		if err != nil {
 			scanErr = err
 			return false
+		}
+		if !ok {
+			return true // sealed, and nothing to show here
 		}
 		msgs = append(msgs, m)
 		return len(msgs) < limit
@@ -157,15 +156,30 @@ func (s *Store) CountAfter(ctx context.Context, room string, after *Item, author
 	// envelope of the room each time.
 	n := 0
 	var scanErr error
-	err := s.scanRaw(lower, prefixEnd(roomPrefix(room)), false, func(_, v []byte) bool {
+	err := s.scanRaw(lower, prefixEnd(roomPrefix(room)), false, func(key, v []byte) bool {
 		a, ok := protocol.AuthorOf(v)
 		if !ok {
 			scanErr = fmt.Errorf("count unread in %s: %w", room, protocol.ErrMalformed)
 			return false
 		}
-		if string(a) != string(author) {
-			n++
+		if string(a) == string(author) {
+			return true
 		}
+		if isSealed(v) {
+			// Only a sealed message that opened here is unread history.
+			if !isSealedMessage(v) {
+				return true
+			}
+			has, err := s.hasOpened(ctx, openedKeyOf(string(key)))
+			if err != nil {
+				scanErr = fmt.Errorf("count unread in %s: %w", room, err)
+				return false
+			}
+			if !has {
+				return true
+			}
+		}
+		n++
 		return true
 	})
 	if err == nil {

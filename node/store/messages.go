@@ -49,11 +49,16 @@ func (s *Store) Envelope(ctx context.Context, id protocol.ID) (*protocol.Envelop
 	return protocol.DecodeStored(v)
 }
 
-// Message returns the stored message with id.
+// Message returns the stored message with id. A sealed message is read
+// from the opened index (sealed.go), and is ErrNotFound when it did not
+// open here.
 func (s *Store) Message(ctx context.Context, id protocol.ID) (protocol.Message, error) {
 	env, err := s.Envelope(ctx, id)
 	if err != nil {
 		return protocol.Message{}, err
+	}
+	if protocol.IsSealedKind(env.Kind) {
+		return s.Opened(ctx, id)
 	}
 	return protocol.MessageFromEnvelope(env)
 }
@@ -89,21 +94,21 @@ func (s *Store) newestMessages(lower, upper string, limit int) ([]protocol.Messa
 		more    bool
 		scanErr error
 	)
-	err := s.scan(lower, upper, true, func(_ string, v []byte) bool {
+	err := s.scan(lower, upper, true, func(key string, v []byte) bool {
+		m, ok, err := s.historyEntry(key, v)
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		if !ok {
+			return true // sealed, and nothing to show here
+		}
 		if len(msgs) == limit {
 			more = true
 			return false
 		}
-		env, err := protocol.DecodeStored(v)
-		if err == nil {
-			var m protocol.Message
-			if m, err = protocol.MessageFromEnvelope(env); err == nil {
-				msgs = append(msgs, m)
-				return true
-			}
-		}
-		scanErr = err
-		return false
+		msgs = append(msgs, m)
+		return true
 	})
 	if err == nil {
 		err = scanErr

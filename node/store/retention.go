@@ -58,7 +58,11 @@ func (s *Store) Prune(ctx context.Context, room string, r Retention, now time.Ti
 		}
 		tooOld := r.MaxAge > 0 && env.SentAt.Before(now.Add(-r.MaxAge))
 		tooBig := r.MaxBytes > 0 && total > r.MaxBytes
-		if !tooOld && !tooBig {
+		// A private room's epoch change is kept, and pruning stops at it:
+		// sync offers only what lies above the horizon, so a horizon past
+		// a kept epoch would hide it from a member offline longer than
+		// the retention, who then could not follow the chain.
+		if (!tooOld && !tooBig) || protocol.RetentionExempt(env.Kind) {
 			firstKept, kept = env.Lamport, true
 			return false
 		}

@@ -52,6 +52,9 @@ type Config struct {
 	Horizon func(room string) uint64
 	Signals Signals
 	Log     *slog.Logger
+	// Private checks and admits the sealed kinds of private rooms; nil
+	// leaves them to their outer checks and stores nothing of them.
+	Private Private
 }
 
 // Intake checks, stores and routes envelopes from peers. It keeps no
@@ -86,7 +89,7 @@ func (in *Intake) Validator(room string) pubsub.ValidatorEx {
 		if err != nil {
 			return pubsub.ValidationReject
 		}
-		if env.Kind == protocol.KindMessage && in.stored(ctx, env) {
+		if (env.Kind == protocol.KindMessage || env.Kind == protocol.KindSealedMessage) && in.stored(ctx, env) {
 			// Gossipsub drops a message it saw in the last 2 minutes;
 			// one already stored that comes again later is a replay (or
 			// a copy of what sync brought first): neither forwarded nor
@@ -139,6 +142,10 @@ func (in *Intake) checkDecoded(room string, env *protocol.Envelope, err error) (
 			rcv.Presence, err = protocol.DecodePresence(env)
 		case protocol.KindReceipt:
 			rcv.Receipt, err = protocol.DecodeReceipt(env)
+		default:
+			if protocol.IsSealedKind(env.Kind) {
+				err = in.checkSealed(env)
+			}
 		}
 		if err == nil && protocol.Ephemeral(env.Kind) && env.SentAt.Before(now.Add(-protocol.MaxSignalAge)) {
 			err = fmt.Errorf("%w: %s signal from %s", ErrStale, env.Kind, env.SentAt.Format(time.RFC3339))
@@ -173,6 +180,10 @@ func (in *Intake) Accept(ctx context.Context, room string, rcv *Received) {
 		sig.OnPresence(ctx, rcv.Env, rcv.Presence)
 	case protocol.KindReceipt:
 		sig.OnReceipt(ctx, rcv.Env, rcv.Receipt)
+	default:
+		if protocol.IsSealedKind(rcv.Env.Kind) && in.cfg.Private != nil {
+			in.acceptSealed(ctx, room, rcv.Env)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package intake
 import (
 	"errors"
 
+	"github.com/peerchat/peerchat/node/internal/private"
 	"github.com/peerchat/peerchat/protocol"
 )
 
@@ -14,6 +15,9 @@ var ErrStale = errors.New("stale signal")
 // rejectReason is the reason an envelope's refusal is counted under in
 // peerchat_envelopes_rejected_total.
 func rejectReason(err error) string {
+	if r := private.Reason(err); r != "" {
+		return r
+	}
 	for _, r := range []struct {
 		err    error
 		reason string
@@ -42,5 +46,5 @@ func rejectReason(err error) string {
 // nodes that predate this version's canonical rules (docs/protocol.md,
 // "Versioning") accept and forward what those rules refuse.
 func Ignorable(err error) bool {
-	return errors.Is(err, ErrStale) || errors.Is(err, protocol.ErrNonCanonical) || errors.Is(err, protocol.ErrZeroLamport)
+	return private.Ignore(err) || errors.Is(err, ErrStale) || errors.Is(err, protocol.ErrNonCanonical) || errors.Is(err, protocol.ErrZeroLamport)
 }

@@ -35,6 +35,10 @@ type Config struct {
 	Metrics *metrics.Metrics
 	Events  *events.Log
 	Log     *slog.Logger
+	// Private, when set, tells the private rooms the user is a member of:
+	// signals (typing, presence, receipts) are not sent there, since they
+	// would go out in the clear and sealed signals are not built yet.
+	Private func(room string) bool
 }
 
 // Sender sends for the local user. Its methods are safe for concurrent
