@@ -62,10 +62,18 @@ func inviteOf(inv *sealed.Invite) Invite {
 	return Invite{Link: inv.String(), ID: inv.IDString(), Room: inv.Room, ExpiresAt: inv.Expires}
 }
 
-// CreatePrivateRoom makes a private room owned by the local user, with
+// PrivateRooms are the node's private rooms and direct messages, end to
+// end encrypted (docs/private-rooms.md). Node.Private returns them; a
+// private room is otherwise joined, read and written like any room.
+type PrivateRooms struct{ n *Node }
+
+// Private returns the node's private rooms.
+func (n *Node) Private() *PrivateRooms { return &PrivateRooms{n} }
+
+// Create makes a private room owned by the local user, with
 // display name name (seen by members only), joins its topic and returns
 // it with its first invite.
-func (n *Node) CreatePrivateRoom(ctx context.Context, name string, opts PrivateRoomOptions) (string, Invite, error) {
+func (pr *PrivateRooms) Create(ctx context.Context, name string, opts PrivateRoomOptions) (string, Invite, error) {
 	if utf8.RuneCountInString(name) > protocol.MaxRoomNameLen {
 		return "", Invite{}, Errorf(CodeInvalid, "display name is longer than %d characters", protocol.MaxRoomNameLen)
 	}
@@ -73,7 +81,7 @@ func (n *Node) CreatePrivateRoom(ctx context.Context, name string, opts PrivateR
 	if opts.SharedHistory {
 		h = sealed.HistoryShared
 	}
-	room, inv, err := n.private.Create(ctx, name, private.CreateOptions{History: h, AutoApprove: opts.AutoApprove, InviteTTL: opts.InviteTTL})
+	room, inv, err := pr.n.private.Create(ctx, name, private.CreateOptions{History: h, AutoApprove: opts.AutoApprove, InviteTTL: opts.InviteTTL})
 	if err != nil {
 		return "", Invite{}, privateError("create private room", err)
 	}
@@ -82,11 +90,11 @@ func (n *Node) CreatePrivateRoom(ctx context.Context, name string, opts PrivateR
 
 // Invite makes a new invite to a private room the local user owns, valid
 // for ttl (zero means 7 days).
-func (n *Node) Invite(ctx context.Context, room string, ttl time.Duration) (Invite, error) {
+func (pr *PrivateRooms) Invite(ctx context.Context, room string, ttl time.Duration) (Invite, error) {
 	if ttl < 0 {
 		return Invite{}, Errorf(CodeInvalid, "ttl must not be negative")
 	}
-	inv, err := n.private.Invite(ctx, room, ttl)
+	inv, err := pr.n.private.Invite(ctx, room, ttl)
 	if err != nil {
 		return Invite{}, privateError("invite", err)
 	}
@@ -95,15 +103,15 @@ func (n *Node) Invite(ctx context.Context, room string, ttl time.Duration) (Invi
 
 // RevokeInvite revokes the invite with ID id: join requests made with it
 // are refused from now on.
-func (n *Node) RevokeInvite(ctx context.Context, room, id string) error {
-	return privateError("revoke invite", n.private.RevokeInvite(ctx, room, id))
+func (pr *PrivateRooms) RevokeInvite(ctx context.Context, room, id string) error {
+	return privateError("revoke invite", pr.n.private.RevokeInvite(ctx, room, id))
 }
 
 // AcceptInvite asks to join the private room of link: the owner, live or
 // on its next start, lets the local user in, which a room.joined event
 // reports. It returns the room, whose topic is joined at once.
-func (n *Node) AcceptInvite(ctx context.Context, link string) (string, error) {
-	room, err := n.private.AcceptInvite(ctx, link, n.Name())
+func (pr *PrivateRooms) AcceptInvite(ctx context.Context, link string) (string, error) {
+	room, err := pr.n.private.AcceptInvite(ctx, link, pr.n.Name())
 	if err != nil {
 		return "", privateError("accept invite", err)
 	}
@@ -112,8 +120,8 @@ func (n *Node) AcceptInvite(ctx context.Context, link string) (string, error) {
 
 // JoinRequests lists the requests to join a room the local user owns
 // that wait for approval.
-func (n *Node) JoinRequests(room string) ([]JoinRequest, error) {
-	reqs, err := n.private.Requests(room)
+func (pr *PrivateRooms) JoinRequests(room string) ([]JoinRequest, error) {
+	reqs, err := pr.n.private.Requests(room)
 	if err != nil {
 		return nil, privateError("join requests", err)
 	}
@@ -124,57 +132,57 @@ func (n *Node) JoinRequests(room string) ([]JoinRequest, error) {
 	return out, nil
 }
 
-// ApproveJoin lets in the peer whose request waits.
-func (n *Node) ApproveJoin(ctx context.Context, room, peerID string) error {
+// Approve lets in the peer whose request waits.
+func (pr *PrivateRooms) Approve(ctx context.Context, room, peerID string) error {
 	p, err := parsePeer(peerID)
 	if err != nil {
 		return err
 	}
-	return privateError("approve", n.private.Approve(ctx, room, p))
+	return privateError("approve", pr.n.private.Approve(ctx, room, p))
 }
 
-// RefuseJoin drops the peer's waiting request.
-func (n *Node) RefuseJoin(ctx context.Context, room, peerID string) error {
+// Refuse drops the peer's waiting request.
+func (pr *PrivateRooms) Refuse(ctx context.Context, room, peerID string) error {
 	p, err := parsePeer(peerID)
 	if err != nil {
 		return err
 	}
-	return privateError("refuse", n.private.Refuse(ctx, room, p))
+	return privateError("refuse", pr.n.private.Refuse(ctx, room, p))
 }
 
-// RemoveMember removes a member from a private room the local user owns:
+// Remove removes a member from a private room the local user owns:
 // a fresh epoch for everyone else, so nothing written after it opens for
 // the removed member.
-func (n *Node) RemoveMember(ctx context.Context, room, peerID string) error {
+func (pr *PrivateRooms) Remove(ctx context.Context, room, peerID string) error {
 	p, err := parsePeer(peerID)
 	if err != nil {
 		return err
 	}
-	return privateError("remove member", n.private.Remove(ctx, room, p))
+	return privateError("remove member", pr.n.private.Remove(ctx, room, p))
 }
 
 // DM returns the direct room of the local user and peerID, opening it on
 // first use. Both sides must open it (no unsolicited DMs); nothing needs
 // to be exchanged first.
-func (n *Node) DM(ctx context.Context, peerID string) (string, error) {
+func (pr *PrivateRooms) DM(ctx context.Context, peerID string) (string, error) {
 	p, err := parsePeer(peerID)
 	if err != nil {
 		return "", err
 	}
-	if p == n.host.ID() {
+	if p == pr.n.host.ID() {
 		return "", Errorf(CodeInvalid, "a direct room needs another peer")
 	}
-	room, err := n.private.DM(ctx, p)
+	room, err := pr.n.private.DM(ctx, p)
 	if err != nil {
 		return "", privateError("direct room", err)
 	}
 	return room, nil
 }
 
-// PrivateRooms lists the private and direct rooms of the local user.
-func (n *Node) PrivateRooms() []PrivateRoom {
+// List lists the private and direct rooms of the local user.
+func (pr *PrivateRooms) List() []PrivateRoom {
 	var out []PrivateRoom
-	for _, in := range n.private.Rooms() {
+	for _, in := range pr.n.private.Rooms() {
 		r := PrivateRoom{Room: in.Room, Name: in.Name, Role: string(in.Role), Epoch: in.Epoch, Held: in.Held}
 		if in.DMPeer != "" {
 			r.DM = in.DMPeer.String()

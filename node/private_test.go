@@ -53,7 +53,7 @@ func eventTexts(t testing.TB, n *Node, room string) (texts, types []string) {
 
 // holds reports whether n can read and write room now.
 func holds(n *Node, room string) bool {
-	for _, r := range n.PrivateRooms() {
+	for _, r := range n.Private().List() {
 		if r.Room == room {
 			return r.Held
 		}
@@ -96,12 +96,12 @@ func stored(t testing.TB, n *Node, room string) int {
 func privateRoomOf(t *testing.T, owner *Node, members ...*Node) string {
 	t.Helper()
 	ctx := context.Background()
-	room, inv, err := owner.CreatePrivateRoom(ctx, "club", PrivateRoomOptions{AutoApprove: true})
+	room, inv, err := owner.Private().Create(ctx, "club", PrivateRoomOptions{AutoApprove: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range members {
-		if _, err := m.AcceptInvite(ctx, inv.Link); err != nil {
+		if _, err := m.Private().AcceptInvite(ctx, inv.Link); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,14 +118,14 @@ func TestPrivateRoomMembersReadEachOtherAndAStoreWithoutKeysHoldsOnlyCiphertext(
 	storeDir := t.TempDir()
 	store := testNode(t, storeDir, bootstrapFrom(owner, member), sync)
 	ctx := context.Background()
-	room, inv, err := owner.CreatePrivateRoom(ctx, "club", PrivateRoomOptions{AutoApprove: true})
+	room, inv, err := owner.Private().Create(ctx, "club", PrivateRoomOptions{AutoApprove: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A store joins the room's topic by name, as a relay does, without
 	// any key.
 	mustJoin(t, room, store)
-	if _, err := member.AcceptInvite(ctx, inv.Link); err != nil {
+	if _, err := member.Private().AcceptInvite(ctx, inv.Link); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, privateWait, "the member let in", func() bool { return holds(member, room) })
@@ -193,10 +193,10 @@ func TestARemovedMemberReadsNothingSentAfterTheRemoval(t *testing.T) {
 	ctx := context.Background()
 	mustSend(t, owner, room, "before")
 	waitFor(t, privateWait, "the message before the removal", func() bool { return slices.Contains(texts(t, leaves, room), "before") })
-	if err := stays.RemoveMember(ctx, room, leaves.ID().String()); ErrorCode(err) != CodeForbidden {
+	if err := stays.Private().Remove(ctx, room, leaves.ID().String()); ErrorCode(err) != CodeForbidden {
 		t.Fatalf("a member removing another: %v, want forbidden", err)
 	}
-	if err := owner.RemoveMember(ctx, room, leaves.ID().String()); err != nil {
+	if err := owner.Private().Remove(ctx, room, leaves.ID().String()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, privateWait, "room.removed at the removed member", func() bool {
@@ -224,11 +224,11 @@ func TestADirectRoomOpensWithoutAnyExchangeAndCarriesBothWays(t *testing.T) {
 	a := testNode(t, "", sync)
 	b := testNode(t, "", bootstrapFrom(a), sync)
 	ctx := context.Background()
-	ra, err := a.DM(ctx, b.ID().String())
+	ra, err := a.Private().DM(ctx, b.ID().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := b.DM(ctx, a.ID().String())
+	rb, err := b.Private().DM(ctx, a.ID().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestADirectRoomOpensWithoutAnyExchangeAndCarriesBothWays(t *testing.T) {
 	}
 	// The lower peer ID rekeys once the other announced its KEM key.
 	waitFor(t, privateWait, "the direct room off its genesis", func() bool {
-		for _, r := range a.PrivateRooms() {
+		for _, r := range a.Private().List() {
 			if r.Room == ra {
 				return r.Epoch >= 1 && holds(b, ra)
 			}
@@ -254,7 +254,7 @@ func TestADirectRoomOpensWithoutAnyExchangeAndCarriesBothWays(t *testing.T) {
 	})
 	mustSend(t, a, ra, "after the rekey")
 	waitFor(t, privateWait, "a message after the rekey", func() bool { return slices.Contains(texts(t, b, ra), "after the rekey") })
-	if _, err := a.DM(ctx, a.ID().String()); ErrorCode(err) != CodeInvalid {
+	if _, err := a.Private().DM(ctx, a.ID().String()); ErrorCode(err) != CodeInvalid {
 		t.Fatalf("a DM with oneself: %v, want invalid", err)
 	}
 }
@@ -263,11 +263,11 @@ func TestPrivateRoomCallsReportBadInputWithTheirCodes(t *testing.T) {
 	owner := testNode(t, "")
 	other := testNode(t, "")
 	ctx := context.Background()
-	room, _, err := owner.CreatePrivateRoom(ctx, "club", PrivateRoomOptions{})
+	room, _, err := owner.Private().Create(ctx, "club", PrivateRoomOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, err := owner.Invite(ctx, room, time.Millisecond)
+	expired, err := owner.Private().Invite(ctx, room, time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,19 +277,22 @@ func TestPrivateRoomCallsReportBadInputWithTheirCodes(t *testing.T) {
 		err  error
 		want Code
 	}{
-		{"a malformed invite", func() error { _, err := other.AcceptInvite(ctx, "peerchat://join/pv1-nonsense#AAAA"); return err }(), CodeInvalid},
-		{"an expired invite", func() error { _, err := other.AcceptInvite(ctx, expired.Link); return err }(), CodeGone},
-		{"an invite by a non-owner", func() error { _, err := other.Invite(ctx, room, 0); return err }(), CodeNotFound},
-		{"revoking an unknown invite", owner.RevokeInvite(ctx, room, "00112233445566778899aabbccddeeff"), CodeNotFound},
-		{"removing a bad peer ID", owner.RemoveMember(ctx, room, "not-a-peer"), CodeInvalid},
-		{"removing a non-member", owner.RemoveMember(ctx, room, other.ID().String()), CodeConflict},
-		{"a direct room with a bad peer ID", func() error { _, err := other.DM(ctx, "nope"); return err }(), CodeInvalid},
+		{"a malformed invite", func() error {
+			_, err := other.Private().AcceptInvite(ctx, "peerchat://join/pv1-nonsense#AAAA")
+			return err
+		}(), CodeInvalid},
+		{"an expired invite", func() error { _, err := other.Private().AcceptInvite(ctx, expired.Link); return err }(), CodeGone},
+		{"an invite by a non-owner", func() error { _, err := other.Private().Invite(ctx, room, 0); return err }(), CodeNotFound},
+		{"revoking an unknown invite", owner.Private().RevokeInvite(ctx, room, "00112233445566778899aabbccddeeff"), CodeNotFound},
+		{"removing a bad peer ID", owner.Private().Remove(ctx, room, "not-a-peer"), CodeInvalid},
+		{"removing a non-member", owner.Private().Remove(ctx, room, other.ID().String()), CodeConflict},
+		{"a direct room with a bad peer ID", func() error { _, err := other.Private().DM(ctx, "nope"); return err }(), CodeInvalid},
 	} {
 		if got := ErrorCode(c.err); got != c.want {
 			t.Errorf("%s: %v (%s), want %s", c.what, c.err, got, c.want)
 		}
 	}
-	if err := owner.RevokeInvite(ctx, room, expired.ID); err != nil {
+	if err := owner.Private().RevokeInvite(ctx, room, expired.ID); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
 }

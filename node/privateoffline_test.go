@@ -13,7 +13,7 @@ func TestAJoinRequestWaitsAtAStoreForAnOfflineOwnerAndMembersKeepTheirKeysAcross
 	store := testNode(t, "", sync)
 	ownerDir, memberDir := t.TempDir(), t.TempDir()
 	owner := testNode(t, ownerDir, bootstrapFrom(store), sync)
-	room, inv, err := owner.CreatePrivateRoom(ctx, "club", PrivateRoomOptions{AutoApprove: true})
+	room, inv, err := owner.Private().Create(ctx, "club", PrivateRoomOptions{AutoApprove: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestAJoinRequestWaitsAtAStoreForAnOfflineOwnerAndMembersKeepTheirKeysAcross
 	owner.Close()
 
 	member := testNode(t, memberDir, bootstrapFrom(store), sync)
-	if _, err := member.AcceptInvite(ctx, inv.Link); err != nil {
+	if _, err := member.Private().AcceptInvite(ctx, inv.Link); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, privateWait, "the join request at the store", func() bool { return stored(t, store, room) == 2 })

@@ -36,7 +36,7 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, node.Errorf(node.CodeInvalid, "invite_ttl_seconds must not be negative"))
 		return
 	}
-	room, inv, err := s.node.CreatePrivateRoom(r.Context(), req.Name, node.PrivateRoomOptions{
+	room, inv, err := s.node.Private().Create(r.Context(), req.Name, node.PrivateRoomOptions{
 		AutoApprove: req.AutoApprove, SharedHistory: req.SharedHistory, InviteTTL: time.Duration(req.TTLSeconds) * time.Second,
 	})
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Server) postInvite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, node.Errorf(node.CodeInvalid, "ttl_seconds must not be negative"))
 		return
 	}
-	inv, err := s.node.Invite(r.Context(), r.PathValue("room"), time.Duration(req.TTLSeconds)*time.Second)
+	inv, err := s.node.Private().Invite(r.Context(), r.PathValue("room"), time.Duration(req.TTLSeconds)*time.Second)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -69,7 +69,7 @@ func (s *Server) postInvite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteInvite(w http.ResponseWriter, r *http.Request) {
-	if err := s.node.RevokeInvite(r.Context(), r.PathValue("room"), r.PathValue("id")); err != nil {
+	if err := s.node.Private().RevokeInvite(r.Context(), r.PathValue("room"), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -90,7 +90,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, node.Errorf(node.CodeInvalid, `the field "invite" is required`))
 		return
 	}
-	room, err := s.node.AcceptInvite(r.Context(), req.Invite)
+	room, err := s.node.Private().AcceptInvite(r.Context(), req.Invite)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -99,7 +99,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getJoinRequests(w http.ResponseWriter, r *http.Request) {
-	reqs, err := s.node.JoinRequests(r.PathValue("room"))
+	reqs, err := s.node.Private().JoinRequests(r.PathValue("room"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) getJoinRequests(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) approveJoin(w http.ResponseWriter, r *http.Request) {
-	if err := s.node.ApproveJoin(r.Context(), r.PathValue("room"), r.PathValue("peer_id")); err != nil {
+	if err := s.node.Private().Approve(r.Context(), r.PathValue("room"), r.PathValue("peer_id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -116,7 +116,7 @@ func (s *Server) approveJoin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) refuseJoin(w http.ResponseWriter, r *http.Request) {
-	if err := s.node.RefuseJoin(r.Context(), r.PathValue("room"), r.PathValue("peer_id")); err != nil {
+	if err := s.node.Private().Refuse(r.Context(), r.PathValue("room"), r.PathValue("peer_id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -124,7 +124,7 @@ func (s *Server) refuseJoin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
-	if err := s.node.RemoveMember(r.Context(), r.PathValue("room"), r.PathValue("peer_id")); err != nil {
+	if err := s.node.Private().Remove(r.Context(), r.PathValue("room"), r.PathValue("peer_id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -132,7 +132,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putDM(w http.ResponseWriter, r *http.Request) {
-	room, err := s.node.DM(r.Context(), r.PathValue("peer_id"))
+	room, err := s.node.Private().DM(r.Context(), r.PathValue("peer_id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -141,7 +141,7 @@ func (s *Server) putDM(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getPrivateRooms(w http.ResponseWriter, r *http.Request) {
-	rooms := s.node.PrivateRooms()
+	rooms := s.node.Private().List()
 	if rooms == nil {
 		rooms = []node.PrivateRoom{}
 	}
