@@ -55,12 +55,20 @@ func MessageFromEnvelope(e *Envelope) (Message, error) {
 	if e.Kind != KindMessage {
 		return Message{}, fmt.Errorf("%w: %q is not a message", ErrKind, e.Kind)
 	}
+	return readMessage(e, e.Body, "message", func() error { return strictBody(e, messageFields) })
+}
+
+// readMessage reads a message body (an envelope's, or a sealed message's
+// plaintext) into a Message of e; strict is the canonical-body check,
+// which the caller chooses: a stored body from before the rules is read
+// as stored, an opened plaintext always strictly.
+func readMessage(e *Envelope, data []byte, what string, strict func() error) (Message, error) {
 	var body MessageBody
-	if err := json.Unmarshal(e.Body, &body); err != nil {
-		return Message{}, fmt.Errorf("%w: message body: %w", ErrMalformed, err)
+	if err := json.Unmarshal(data, &body); err != nil {
+		return Message{}, fmt.Errorf("%w: %s body: %w", ErrMalformed, what, err)
 	}
-	if err := strictBody(e, messageFields); err != nil {
-		return Message{}, fmt.Errorf("%w: message %w", ErrMalformed, err)
+	if err := strict(); err != nil {
+		return Message{}, fmt.Errorf("%w: %s %w", ErrMalformed, what, err)
 	}
 	if err := ValidateText(body.Text); err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrMalformed, err)

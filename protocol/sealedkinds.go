@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -56,26 +55,7 @@ func MessageFromSealed(e *Envelope, plaintext []byte) (Message, error) {
 	if e.Kind != KindSealedMessage {
 		return Message{}, fmt.Errorf("%w: %q is not a sealed message", ErrKind, e.Kind)
 	}
-	var body MessageBody
-	if err := json.Unmarshal(plaintext, &body); err != nil {
-		return Message{}, fmt.Errorf("%w: sealed message body: %w", ErrMalformed, err)
-	}
-	if err := checkBody(plaintext, messageFields); err != nil {
-		return Message{}, fmt.Errorf("%w: sealed message %w", ErrMalformed, err)
-	}
-	if err := ValidateText(body.Text); err != nil {
-		return Message{}, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	return Message{
-		ID:          e.ID().String(),
-		Room:        e.Room,
-		Author:      e.Author.String(),
-		AuthorName:  body.AuthorName,
-		Text:        body.Text,
-		Lamport:     e.Lamport,
-		SentAt:      e.SentAt,
-		ClientMsgID: body.ClientMsgID,
-	}, nil
+	return readMessage(e, plaintext, "sealed message", func() error { return checkBody(plaintext, messageFields) })
 }
 
 // SealedStub is the Message a node that cannot open a sealed.message (a

@@ -16,12 +16,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/peerchat/peerchat/cmd/internal/linelog"
 )
 
 // peerchatBin is the binary built by TestMain.
@@ -62,60 +63,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lineLog collects what a process writes, line by line, and lets a test
-// wait for a line.
-type lineLog struct {
-	mu      sync.Mutex
-	lines   []string
-	partial []byte
-	changed chan struct{} // closed and replaced on every new line
-}
-
-func newLineLog() *lineLog { return &lineLog{changed: make(chan struct{})} }
-
-func (l *lineLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, p...)
-	grew := false
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			break
-		}
-		l.lines = append(l.lines, string(l.partial[:i]))
-		l.partial = l.partial[i+1:]
-		grew = true
-	}
-	if grew {
-		close(l.changed)
-		l.changed = make(chan struct{})
-	}
-	return len(p), nil
-}
-
-// snapshot returns the complete lines so far and a channel closed when
-// another arrives.
-func (l *lineLog) snapshot() ([]string, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...), l.changed
-}
-
-func (l *lineLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n") + string(l.partial)
-}
-
 // proc is one running (or finished) peerchat process.
 type proc struct {
 	t       testing.TB
 	name    string
 	cmd     *exec.Cmd
 	dataDir string
-	stdout  *lineLog
-	stderr  *lineLog
+	stdout  *linelog.Log
+	stderr  *linelog.Log
 	exited  chan struct{} // closed when the process has ended
 	waitErr error         // set before exited is closed
 
@@ -149,7 +104,7 @@ func launch(t testing.TB, spec procSpec) *proc {
 		}
 	}
 	cmd.Env = append(cmd.Env, spec.env...)
-	p := &proc{t: t, name: spec.name, cmd: cmd, dataDir: spec.dataDir, stdout: newLineLog(), stderr: newLineLog(), exited: make(chan struct{})}
+	p := &proc{t: t, name: spec.name, cmd: cmd, dataDir: spec.dataDir, stdout: linelog.New(), stderr: linelog.New(), exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	// Output copying ends with the process; WaitDelay only guards against
 	// a stray child holding the pipes.
@@ -184,7 +139,7 @@ func (p *proc) waitUp() {
 	apiLine := p.waitLine("API: http://", startTimeout)
 	rest := strings.TrimPrefix(apiLine, "API: http://")
 	p.apiAddr, _, _ = strings.Cut(rest, " ")
-	lines, _ := p.stdout.snapshot()
+	lines, _ := p.stdout.Snapshot()
 	for _, l := range lines {
 		if v, ok := strings.CutPrefix(l, "peer ID: "); ok {
 			p.peerID = strings.TrimSpace(v)
@@ -216,7 +171,7 @@ func (p *proc) waitLine(prefix string, timeout time.Duration) string {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
-		lines, changed := p.stdout.snapshot()
+		lines, changed := p.stdout.Snapshot()
 		for _, l := range lines {
 			if strings.HasPrefix(l, prefix) {
 				return l
@@ -226,7 +181,7 @@ func (p *proc) waitLine(prefix string, timeout time.Duration) string {
 		case <-changed:
 		case <-p.exited:
 			// Output written just before the exit is complete now.
-			lines, _ := p.stdout.snapshot()
+			lines, _ := p.stdout.Snapshot()
 			for _, l := range lines {
 				if strings.HasPrefix(l, prefix) {
 					return l

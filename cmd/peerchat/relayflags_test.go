@@ -68,7 +68,7 @@ func TestRelayFlagsFromEnvironment(t *testing.T) {
 // relayLines returns what follows prefix on each line of p's stdout
 // that starts with it.
 func relayLines(p *proc, prefix string) []string {
-	lines, _ := p.stdout.snapshot()
+	lines, _ := p.stdout.Snapshot()
 	var out []string
 	for _, l := range lines {
 		if v, ok := strings.CutPrefix(l, prefix); ok {

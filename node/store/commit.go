@@ -415,17 +415,7 @@ func (s *Store) write(ctx context.Context, wait bool, kvs []kv, events ...protoc
 	if wait {
 		return s.submit(ctx, w)
 	}
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	select {
-	case s.writes <- w:
-		return nil
-	case <-s.quit:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.enqueue(ctx, w)
 }
 
 // AppendEvents adds events to the log. It waits for the disk only when

@@ -5,7 +5,6 @@ package jepsen
 // the caller to report, not a test's Fatal.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,9 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/peerchat/peerchat/cmd/internal/linelog"
 )
 
 const (
@@ -27,61 +27,12 @@ const (
 	exitTimeout = 30 * time.Second
 )
 
-// lineLog collects what a process writes, line by line, and lets the
-// harness wait for a line without polling.
-type lineLog struct {
-	mu      sync.Mutex
-	lines   []string
-	partial []byte
-	changed chan struct{} // closed and replaced on every new line
-}
-
-func newLineLog() *lineLog { return &lineLog{changed: make(chan struct{})} }
-
-func (l *lineLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.partial = append(l.partial, p...)
-	grew := false
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			break
-		}
-		l.lines = append(l.lines, string(l.partial[:i]))
-		l.partial = l.partial[i+1:]
-		grew = true
-	}
-	if grew {
-		close(l.changed)
-		l.changed = make(chan struct{})
-	}
-	return len(p), nil
-}
-
-// snapshot returns the complete lines so far and a channel closed when
-// another arrives.
-func (l *lineLog) snapshot() ([]string, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...), l.changed
-}
-
-// tail returns the last lines written, for an error message: a node that
-// failed to start says why on stderr, and the whole log would drown it.
-func (l *lineLog) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lines := l.lines[max(0, len(l.lines)-n):]
-	return strings.Join(lines, "\n") + string(l.partial)
-}
-
 // process is one running (or ended) peerchat process.
 type process struct {
 	name    string
 	cmd     *exec.Cmd
-	stdout  *lineLog
-	stderr  *lineLog
+	stdout  *linelog.Log
+	stderr  *linelog.Log
 	exited  chan struct{} // closed when the process has ended
 	waitErr error         // set before exited is closed
 
@@ -104,7 +55,7 @@ func startProcess(ctx context.Context, name, binary string, args []string, dataD
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	p := &process{name: name, cmd: cmd, stdout: newLineLog(), stderr: newLineLog(), exited: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, stdout: linelog.New(), stderr: linelog.New(), exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	// Output copying ends with the process; WaitDelay only guards against
 	// a stray child holding the pipes.
@@ -133,14 +84,14 @@ func (p *process) waitUp(ctx context.Context, dataDir string) error {
 		return err
 	}
 	p.apiAddr, _, _ = strings.Cut(strings.TrimPrefix(apiLine, "API: http://"), " ")
-	lines, _ := p.stdout.snapshot()
+	lines, _ := p.stdout.Snapshot()
 	for _, l := range lines {
 		if v, ok := strings.CutPrefix(l, "peer ID: "); ok {
 			p.peerID = strings.TrimSpace(v)
 		}
 	}
 	if p.peerID == "" || p.apiAddr == "" {
-		return fmt.Errorf("%s: no peer ID or API address in its output:\n%s", p.name, p.stdout.tail(20))
+		return fmt.Errorf("%s: no peer ID or API address in its output:\n%s", p.name, p.stdout.Tail(20))
 	}
 	tok, err := os.ReadFile(filepath.Join(dataDir, "api-token"))
 	if err != nil {
@@ -160,7 +111,7 @@ func (p *process) waitLine(ctx context.Context, prefix string, timeout time.Dura
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	find := func() (string, bool) {
-		lines, _ := p.stdout.snapshot()
+		lines, _ := p.stdout.Snapshot()
 		for _, l := range lines {
 			if strings.HasPrefix(l, prefix) {
 				return l, true
@@ -169,7 +120,7 @@ func (p *process) waitLine(ctx context.Context, prefix string, timeout time.Dura
 		return "", false
 	}
 	for {
-		_, changed := p.stdout.snapshot()
+		_, changed := p.stdout.Snapshot()
 		if l, ok := find(); ok {
 			return l, nil
 		}
@@ -180,9 +131,9 @@ func (p *process) waitLine(ctx context.Context, prefix string, timeout time.Dura
 			if l, ok := find(); ok {
 				return l, nil
 			}
-			return "", fmt.Errorf("%s: %w (%v) before printing %q\nstdout:\n%s\nstderr:\n%s", p.name, errEnded, p.waitErr, prefix, p.stdout.tail(20), p.stderr.tail(20))
+			return "", fmt.Errorf("%s: %w (%v) before printing %q\nstdout:\n%s\nstderr:\n%s", p.name, errEnded, p.waitErr, prefix, p.stdout.Tail(20), p.stderr.Tail(20))
 		case <-deadline.C:
-			return "", fmt.Errorf("%s did not print %q within %v\nstdout:\n%s\nstderr:\n%s", p.name, prefix, timeout, p.stdout.tail(20), p.stderr.tail(20))
+			return "", fmt.Errorf("%s did not print %q within %v\nstdout:\n%s\nstderr:\n%s", p.name, prefix, timeout, p.stdout.Tail(20), p.stderr.Tail(20))
 		case <-ctx.Done():
 			return "", fmt.Errorf("%s: waiting for %q: %w", p.name, prefix, ctx.Err())
 		}
