@@ -138,6 +138,15 @@ func TestLastSeenSurvivesRestart(t *testing.T) {
 		ms, _ := b.Members(context.Background(), "ls")
 		return len(ms) == 2 && ms[1].Status == protocol.StatusOnline
 	})
+	// Presence is shown from memory a moment before it is saved; what
+	// survives a restart is what reached the store.
+	waitFor(t, 10*time.Second, "a's membership and last seen saved on b", func() bool {
+		ctx := context.Background()
+		members, _ := storeOf(b).Members(ctx, "ls")
+		seen, _ := storeOf(b).AllSeen(ctx)
+		_, saw := seen[a.ID().String()]
+		return slices.Contains(members, a.ID().String()) && saw
+	})
 	b.Close()
 	a.Close()
 	b = testNode(t, dir)
